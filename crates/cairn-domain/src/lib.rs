@@ -1,0 +1,25 @@
+//! Cairn's domain vocabulary, shared by every other crate.
+//!
+//! This crate owns the typed ids and the plain data model (accounts, users, tasks,
+//! entities, snapshots, jobs, events) together with the pure rules on them (password and
+//! session policies, throttling). It performs no IO and knows nothing of HTTP, SQL or
+//! object storage, so anything here can be unit-tested with values alone; time is passed
+//! in as a parameter or through the [`clock::Clock`] trait.
+
+#![warn(missing_docs)]
+
+pub mod account;
+pub mod auth;
+pub mod clock;
+pub mod email;
+pub mod event;
+pub mod ids;
+pub mod password;
+pub mod region;
+pub mod schedule;
+
+pub use account::{Account, Role, User, UserStatus};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use email::EmailAddress;
+pub use ids::{IdParseError, TypedId};
+pub use region::{Region, RegionCode};

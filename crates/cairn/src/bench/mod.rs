@@ -1,0 +1,68 @@
+//! `cairn bench <scenario> [--json]`: benchmark scenarios. Each generates its data
+//! deterministically, checks its own results, and prints one JSON object with `"ok"` plus
+//! the figures its issue names (or the same as `key: value` lines without `--json`).
+
+mod dropbox_emulator;
+mod sf_emulator;
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+/// `cairn bench` arguments.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    scenario: Scenario,
+    /// Print one JSON object instead of `key: value` lines.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Dropbox emulator: aggregate download MiB/s (8 streams), list_folder entries/s over
+    /// 100k entries, peak RSS while serving a 20 GiB team.
+    DropboxEmulator(dropbox_emulator::DropboxEmulatorArgs),
+    /// Salesforce emulator: generate the large org (1M+ records), then read it back with
+    /// queryAll pages of 2,000 over loopback HTTP.
+    SfEmulator,
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let report = match args.scenario {
+        Scenario::DropboxEmulator(a) => dropbox_emulator::run(a).await?,
+        Scenario::SfEmulator => sf_emulator::run().await?,
+    };
+    print_report(&report, args.json);
+    Ok(())
+}
+
+fn print_report(report: &Value, json: bool) {
+    if json {
+        println!("{report}");
+        return;
+    }
+    if let Value::Object(map) = report {
+        for (key, value) in map {
+            println!("{key}: {value}");
+        }
+    }
+}
+
+/// Peak resident set size of this process in MiB (`VmHWM`), if the platform reports it.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// The 1-minute load average, to report next to timings.
+pub fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
