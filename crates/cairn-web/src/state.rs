@@ -12,6 +12,7 @@ use cairn_meta::MetaStore;
 use crate::error::WebError;
 use crate::metrics::Metrics;
 use crate::security::csrf::{self, CsrfKey};
+use crate::security::mail_limit::MailLimiter;
 use crate::security::passwords::PasswordHasher;
 use crate::security::tokens;
 
@@ -71,6 +72,7 @@ struct Inner {
     metrics: Metrics,
     csrf_key: CsrfKey,
     passwords: PasswordHasher,
+    mail_limiter: MailLimiter,
 }
 
 impl std::fmt::Debug for AppState {
@@ -115,6 +117,7 @@ impl AppState {
             metrics: Metrics::new(),
             csrf_key,
             passwords,
+            mail_limiter: MailLimiter::default(),
         })))
     }
 
@@ -158,6 +161,12 @@ impl AppState {
     #[must_use]
     pub fn passwords(&self) -> &PasswordHasher {
         &self.0.passwords
+    }
+
+    /// The per-recipient cap on account emails.
+    #[must_use]
+    pub fn mail_limiter(&self) -> &MailLimiter {
+        &self.0.mail_limiter
     }
 }
 
