@@ -201,8 +201,50 @@ impl OrgClient {
             .collect())
     }
 
-    /// Retrieves every component of `types` (wildcard `*` members; folder-based types
-    /// are skipped: they need per-folder queries) and returns them as components.
+    /// Inventories the components of `types` (`listMetadata`, three types per call;
+    /// folder-based types are skipped: they need per-folder queries). Returns
+    /// `(type, fullName, lastModifiedDate)`, sorted.
+    ///
+    /// # Errors
+    /// SOAP faults, budget and connection errors.
+    pub async fn list_metadata(
+        &self,
+        types: &[MetadataType],
+    ) -> Result<Vec<(String, String, Option<i64>)>, SalesforceError> {
+        let version = esc(&self.config().api_version);
+        let wanted: Vec<&MetadataType> = types.iter().filter(|t| !t.in_folder).collect();
+        let mut out = Vec::new();
+        for batch in wanted.chunks(3) {
+            let queries: String = batch
+                .iter()
+                .map(|t| {
+                    format!(
+                        "<met:queries><met:type>{}</met:type></met:queries>",
+                        esc(&t.xml_name)
+                    )
+                })
+                .collect();
+            let inner = format!("{queries}<met:asOfVersion>{version}</met:asOfVersion>");
+            let resp = self.metadata_call("listMetadata", &inner).await?;
+            for r in resp.all("result") {
+                if let (Some(t), Some(full)) = (r.text_of("type"), r.text_of("fullName")) {
+                    out.push((
+                        t.to_owned(),
+                        full.to_owned(),
+                        r.text_of("lastModifiedDate").and_then(parse_datetime),
+                    ));
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    /// Retrieves every component of `types` and returns them as components. Members are
+    /// named from [`OrgClient::list_metadata`] rather than `*`, which leaves out standard
+    /// components such as standard objects (§5.3); retrieves are split to stay under the
+    /// 10,000-file limit.
     ///
     /// # Errors
     /// SOAP faults, an unsuccessful retrieve, a bad zip, budget and connection errors.
@@ -210,22 +252,44 @@ impl OrgClient {
         &self,
         types: &[MetadataType],
     ) -> Result<Vec<MetadataComponent>, SalesforceError> {
-        let version = esc(&self.config().api_version);
-        let wanted: Vec<&MetadataType> = types.iter().filter(|t| !t.in_folder).collect();
-        if wanted.is_empty() {
-            return Ok(Vec::new());
-        }
-        let members: String = wanted
+        const MEMBERS_PER_RETRIEVE: usize = 2_500;
+        let inventory = self.list_metadata(types).await?;
+        let meta_types: Vec<&str> = types
             .iter()
-            .map(|t| {
-                format!(
-                    "<met:types><met:members>*</met:members><met:name>{}</met:name></met:types>",
-                    esc(&t.xml_name)
-                )
+            .filter(|t| t.meta_file)
+            .map(|t| t.xml_name.as_str())
+            .collect();
+        let mut out = Vec::new();
+        for batch in inventory.chunks(MEMBERS_PER_RETRIEVE) {
+            out.extend(self.retrieve_members(batch, &meta_types).await?);
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out.dedup_by(|a, b| a.key == b.key);
+        Ok(out)
+    }
+
+    async fn retrieve_members(
+        &self,
+        members: &[(String, String, Option<i64>)],
+        meta_types: &[&str],
+    ) -> Result<Vec<MetadataComponent>, SalesforceError> {
+        let version = esc(&self.config().api_version);
+        let mut by_type: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (t, full, _) in members {
+            by_type.entry(t.as_str()).or_default().push(full.as_str());
+        }
+        let types: String = by_type
+            .iter()
+            .map(|(t, names)| {
+                let m: String = names
+                    .iter()
+                    .map(|n| format!("<met:members>{}</met:members>", esc(n)))
+                    .collect();
+                format!("<met:types>{m}<met:name>{}</met:name></met:types>", esc(t))
             })
             .collect();
         let inner = format!(
-            "<met:retrieveRequest><met:apiVersion>{version}</met:apiVersion><met:singlePackage>true</met:singlePackage><met:unpackaged>{members}<met:version>{version}</met:version></met:unpackaged></met:retrieveRequest>"
+            "<met:retrieveRequest><met:apiVersion>{version}</met:apiVersion><met:singlePackage>true</met:singlePackage><met:unpackaged>{types}<met:version>{version}</met:version></met:unpackaged></met:retrieveRequest>"
         );
         let started = self.metadata_call("retrieve", &inner).await?;
         let id = started
@@ -249,12 +313,7 @@ impl OrgClient {
                 operation: "checkRetrieveStatus".into(),
                 message: format!("zipFile is not base64: {e}"),
             })?;
-        let meta_types: Vec<&str> = wanted
-            .iter()
-            .filter(|t| t.meta_file)
-            .map(|t| t.xml_name.as_str())
-            .collect();
-        components_from_zip(&result, &zip, &meta_types)
+        components_from_zip(&result, &zip, meta_types)
     }
 
     async fn wait_for_retrieve(&self, id: &str) -> Result<Node, SalesforceError> {

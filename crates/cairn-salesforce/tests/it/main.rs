@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod budget;
+mod metadata;
 mod oauth;
 mod read;
+mod resume;
 mod session;
 mod support;
