@@ -1,0 +1,61 @@
+//! The Salesforce connector: everything Cairn needs from the Salesforce APIs to back up an
+//! org, and nothing about storage. It yields record versions, blob streams and metadata
+//! components; the caller stores them.
+//!
+//! - [`SalesforceApp`] — the connected app and its endpoints (real login hosts or the
+//!   emulator's: base URLs and CA are configuration). OAuth web-server flow with PKCE:
+//!   [`SalesforceApp::authorize_url`], [`SalesforceApp::callback_code`],
+//!   [`SalesforceApp::exchange_code`], [`SalesforceApp::refresh`], [`SalesforceApp::revoke`].
+//! - [`Session`] — one org's tokens, shared by every worker of the org (see
+//!   [`SessionRegistry`]): on `INVALID_SESSION_ID` exactly one refresh runs and the others
+//!   wait for it; new tokens go to a [`TokenSink`]; a refused refresh token makes the
+//!   session [`SalesforceError::Disconnected`].
+//! - [`OrgClient`] — calls with the [`ApiBudget`] (the task's daily API limit %, read from
+//!   `/limits` and `Sforce-Limit-Info`; [`SalesforceError::BudgetExhausted`] when spent)
+//!   and retries with backoff and jitter for 5xx, 429 and concurrency limits.
+//! - Discovery: [`OrgClient::backup_objects`], [`OrgClient::describe`].
+//! - Records: [`OrgClient::read_records`] reads an object incrementally from a
+//!   [`Checkpoint`] (REST `queryAll` pages or a Bulk API 2.0 job above a threshold) as
+//!   canonical [`RecordVersion`]s, page by page with the checkpoint to persist.
+//! - Deletes: [`OrgClient::deleted_since`] (getDeleted) and [`OrgClient::all_ids`] for
+//!   reconciliation ([`hard_deleted`]).
+//! - Blobs: [`OrgClient::blob`] streams a binary field.
+//! - Metadata: [`OrgClient::metadata_types`], [`OrgClient::retrieve_metadata`] (components
+//!   as items keyed `type/fullName`).
+//!
+//! Behaviour follows `research/salesforce-api.md`; section numbers in comments refer to it.
+
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod blobs;
+pub mod budget;
+mod bulk;
+pub mod client;
+pub mod config;
+pub mod deleted;
+pub mod describe;
+pub mod error;
+pub mod metadata;
+pub mod oauth;
+pub mod read;
+pub mod record;
+pub mod secret;
+pub mod tokens;
+pub mod watermark;
+
+pub use app::SalesforceApp;
+pub use blobs::{Blob, BlobStream};
+pub use budget::{ApiBudget, BudgetStatus, parse_limit_info};
+pub use client::{ClientStats, OrgClient};
+pub use config::{Environment, RetryPolicy, SalesforceConfig, Timeouts};
+pub use deleted::{DeleteCursor, DeletedRecord, DeletedScan, hard_deleted};
+pub use describe::{FieldInfo, ObjectSchema, SObjectInfo};
+pub use error::{ErrorKind, SalesforceError};
+pub use metadata::{MetadataComponent, MetadataType};
+pub use oauth::{Pkce, TokenSet, random_state};
+pub use read::{Page, ReadPath, RecordReader};
+pub use record::{RecordVersion, canonical_record, format_datetime, parse_datetime};
+pub use secret::Secret;
+pub use tokens::{DiscardTokens, Session, SessionRegistry, TokenSink};
+pub use watermark::{Checkpoint, Cursor, Watermark};
