@@ -370,7 +370,7 @@ fn utf8(v: ByteArray) -> parquet::errors::Result<String> {
 }
 
 fn chunk_ids(data: &[u8]) -> parquet::errors::Result<Vec<ChunkId>> {
-    if data.len() % 32 != 0 {
+    if !data.len().is_multiple_of(32) {
         return Err(parquet::errors::ParquetError::General(
             "chunk list is not a multiple of 32 bytes".into(),
         ));
