@@ -4,6 +4,7 @@
 
 mod dropbox_emulator;
 mod sf_emulator;
+pub mod vault_records;
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -26,12 +27,16 @@ enum Scenario {
     /// Salesforce emulator: generate the large org (1M+ records), then read it back with
     /// queryAll pages of 2,000 over loopback HTTP.
     SfEmulator,
+    /// Vault record segments (temporary; to be folded into `cairn bench vault`): write 1M
+    /// records, diff two 1M states, look one key up through 30 deltas.
+    VaultRecords(vault_records::RecordsBenchOptions),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let report = match args.scenario {
         Scenario::DropboxEmulator(a) => dropbox_emulator::run(a).await?,
         Scenario::SfEmulator => sf_emulator::run().await?,
+        Scenario::VaultRecords(opts) => Value::Object(vault_records::run(&opts).await?),
     };
     print_report(&report, args.json);
     Ok(())
