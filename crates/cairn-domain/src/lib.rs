@@ -16,6 +16,7 @@ pub mod event;
 pub mod ids;
 pub mod password;
 pub mod region;
+pub mod retention;
 pub mod schedule;
 
 pub use account::{Account, Role, User, UserStatus};
