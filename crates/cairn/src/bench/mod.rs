@@ -4,6 +4,7 @@
 
 mod dropbox_emulator;
 mod sf_emulator;
+mod vault;
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -26,12 +27,16 @@ enum Scenario {
     /// Salesforce emulator: generate the large org (1M+ records), then read it back with
     /// queryAll pages of 2,000 over loopback HTTP.
     SfEmulator,
+    /// The vault against restic on a deterministic 2 GiB / 10k-file data set: put and
+    /// get throughput, stored bytes, incremental put, peak RSS.
+    Vault(vault::VaultBenchArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let report = match args.scenario {
         Scenario::DropboxEmulator(a) => dropbox_emulator::run(a).await?,
         Scenario::SfEmulator => sf_emulator::run().await?,
+        Scenario::Vault(a) => vault::run(a).await?,
     };
     print_report(&report, args.json);
     Ok(())
