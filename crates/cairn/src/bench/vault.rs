@@ -51,7 +51,9 @@ const MIB: f64 = 1024.0 * 1024.0;
 
 pub async fn run(args: VaultBenchArgs) -> anyhow::Result<Value> {
     let base = args.work_dir.clone().unwrap_or_else(std::env::temp_dir);
-    let tmp = tempfile::Builder::new().prefix("cairn-bench-vault-").tempdir_in(&base)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("cairn-bench-vault-")
+        .tempdir_in(&base)?;
     let mut bench = VaultBench {
         figures: Map::new(),
         ok: true,
@@ -62,7 +64,10 @@ pub async fn run(args: VaultBenchArgs) -> anyhow::Result<Value> {
     let mut figures = bench.figures;
     figures.insert("peak_rss_mib".into(), json!(super::peak_rss_mib()));
     figures.insert("load_average".into(), json!(super::load_average()));
-    let targets_met = figures.get("targets_met").and_then(Value::as_bool).unwrap_or(false);
+    let targets_met = figures
+        .get("targets_met")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     figures.insert("ok".into(), json!(bench.ok && targets_met));
     Ok(Value::Object(figures))
 }
@@ -86,9 +91,31 @@ fn content(seed: u64, len: usize, compressible: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(len + 16);
     if compressible {
         const WORDS: &[&str] = &[
-            "account", "backup", "cairn", "record", "invoice", "customer", "the", "and", "of",
-            "status", "pending", "closed", "opportunity", "amount", "2026", "region", "vault",
-            "snapshot", "restore", "file", "folder", "owner", "team", "member", "quarter",
+            "account",
+            "backup",
+            "cairn",
+            "record",
+            "invoice",
+            "customer",
+            "the",
+            "and",
+            "of",
+            "status",
+            "pending",
+            "closed",
+            "opportunity",
+            "amount",
+            "2026",
+            "region",
+            "vault",
+            "snapshot",
+            "restore",
+            "file",
+            "folder",
+            "owner",
+            "team",
+            "member",
+            "quarter",
         ];
         while out.len() < len {
             let r = rng.next();
@@ -109,7 +136,8 @@ fn content(seed: u64, len: usize, compressible: bool) -> Vec<u8> {
 }
 
 fn file_path(root: &Path, i: u64) -> PathBuf {
-    root.join(format!("d{:03}", i % 100)).join(format!("f{i:05}.dat"))
+    root.join(format!("d{:03}", i % 100))
+        .join(format!("f{i:05}.dat"))
 }
 
 /// Writes the data set; returns (files, bytes).
@@ -174,10 +202,17 @@ fn restic(args: &[&str], repo: &Path) -> anyhow::Result<std::time::Duration> {
 }
 
 fn restic_available() -> bool {
-    Command::new("restic").arg("version").output().is_ok_and(|o| o.status.success())
+    Command::new("restic")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
-async fn files_bench(bench: &mut VaultBench, tmp: &Path, args: &VaultBenchArgs) -> anyhow::Result<()> {
+async fn files_bench(
+    bench: &mut VaultBench,
+    tmp: &Path,
+    args: &VaultBenchArgs,
+) -> anyhow::Result<()> {
     let src = tmp.join("src");
     let total = args.total_mib * 1024 * 1024;
     let (files, bytes) = {
@@ -219,7 +254,10 @@ async fn files_bench(bench: &mut VaultBench, tmp: &Path, args: &VaultBenchArgs) 
     let second = dirs::put_dir(&vault, &src, PutOptions::default()).await?;
     let incremental_s = start.elapsed().as_secs_f64();
     f.insert("incremental_put_s".into(), json!(incremental_s));
-    f.insert("incremental_put_time_ratio".into(), json!(incremental_s / put_s));
+    f.insert(
+        "incremental_put_time_ratio".into(),
+        json!(incremental_s / put_s),
+    );
     bench.ok &= second.files_read == changed && first.files == files;
 
     // cairn get.
@@ -231,7 +269,10 @@ async fn files_bench(bench: &mut VaultBench, tmp: &Path, args: &VaultBenchArgs) 
     let get_s = start.elapsed().as_secs_f64();
     let f = &mut bench.figures;
     f.insert("get_s".into(), json!(get_s));
-    f.insert("get_mib_s".into(), json!(restored.bytes as f64 / MIB / get_s));
+    f.insert(
+        "get_mib_s".into(),
+        json!(restored.bytes as f64 / MIB / get_s),
+    );
     let mut same = restored.files == files;
     for i in (0..files).step_by(37) {
         same &= std::fs::read(file_path(&src, i))? == std::fs::read(file_path(&out, i))?;
@@ -254,17 +295,22 @@ async fn files_bench(bench: &mut VaultBench, tmp: &Path, args: &VaultBenchArgs) 
 
     let mut targets = vec![
         ("incremental_put_time_ratio", incremental_s / put_s <= 0.10),
-        ("peak_rss_mib", super::peak_rss_mib().is_some_and(|m| m <= 300.0)),
+        (
+            "peak_rss_mib",
+            super::peak_rss_mib().is_some_and(|m| m <= 300.0),
+        ),
     ];
     if restic_available() {
         let repo = tmp.join("restic");
         let src_str = src.display().to_string();
         restic(&["init"], &repo)?;
-        let restic_put = restic(&["backup", "--compression", "auto", &src_str], &repo)?.as_secs_f64();
+        let restic_put =
+            restic(&["backup", "--compression", "auto", &src_str], &repo)?.as_secs_f64();
         let restic_stored = dir_size(&repo);
         let target = tmp.join("restic-out");
         let target_str = target.display().to_string();
-        let restic_get = restic(&["restore", "latest", "--target", &target_str], &repo)?.as_secs_f64();
+        let restic_get =
+            restic(&["restore", "latest", "--target", &target_str], &repo)?.as_secs_f64();
         let f = &mut bench.figures;
         f.insert("restic_put_mib_s".into(), json!(mib / restic_put));
         f.insert("put_time_ratio_vs_restic".into(), json!(put_s / restic_put));
@@ -272,11 +318,19 @@ async fn files_bench(bench: &mut VaultBench, tmp: &Path, args: &VaultBenchArgs) 
         f.insert("restic_restore_mib_s".into(), json!(mib / restic_get));
         targets.push(("put_time_ratio_vs_restic", put_s <= restic_put));
         targets.push(("stored_bytes", stored <= restic_stored));
-        targets.push(("get_mib_s", restored.bytes as f64 / get_s >= bytes as f64 / restic_get));
+        targets.push((
+            "get_mib_s",
+            restored.bytes as f64 / get_s >= bytes as f64 / restic_get,
+        ));
         let _ = std::fs::remove_dir_all(&target);
     } else {
         let f = &mut bench.figures;
-        for key in ["restic_put_mib_s", "put_time_ratio_vs_restic", "restic_stored_bytes", "restic_restore_mib_s"] {
+        for key in [
+            "restic_put_mib_s",
+            "put_time_ratio_vs_restic",
+            "restic_stored_bytes",
+            "restic_restore_mib_s",
+        ] {
             f.insert(key.into(), Value::Null);
         }
         f.insert(
@@ -284,7 +338,11 @@ async fn files_bench(bench: &mut VaultBench, tmp: &Path, args: &VaultBenchArgs) 
             json!("restic not found on PATH (apt-get install -y restic): restic figures skipped"),
         );
     }
-    let missed: Vec<&str> = targets.iter().filter(|(_, ok)| !ok).map(|(k, _)| *k).collect();
+    let missed: Vec<&str> = targets
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(k, _)| *k)
+        .collect();
     let f = &mut bench.figures;
     f.insert("targets_missed".into(), json!(missed));
     f.insert("targets_met".into(), json!(missed.is_empty()));
