@@ -9,6 +9,7 @@ mod config_cmd;
 mod demo;
 mod emulate;
 mod serve;
+mod vault_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -35,13 +36,15 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Inspect the configuration.
     Config(config_cmd::ConfigArgs),
+    /// Work with a vault directly: init, put, get, ls, check, forget, prune, stats.
+    Vault(vault_cmd::VaultArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();
     match run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             // `{:#}` prints the whole context chain on one line, without a backtrace dump.
             eprintln!("error: {error:#}");
@@ -50,7 +53,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -62,7 +65,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Emulate(args) => emulate::run(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Config(args) => config_cmd::run(args),
+            // `check` reports problems through its exit status.
+            Command::Vault(args) => return vault_cmd::run(args).await,
         }
+        .map(|()| std::process::ExitCode::SUCCESS)
     })
 }
 
