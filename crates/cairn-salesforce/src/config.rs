@@ -70,7 +70,7 @@ impl Default for RetryPolicy {
             max_retries: 6,
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
-            poll_initial: Duration::from_secs(2),
+            poll_initial: Duration::from_millis(500),
             poll_max: Duration::from_secs(30),
             poll_timeout: Duration::from_secs(6 * 3600),
         }
@@ -293,7 +293,7 @@ mod tests {
             let d = p.backoff(attempt).as_millis() as u64;
             assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d} vs {exp}");
         }
-        assert_eq!(p.poll_wait(0), Duration::from_secs(2));
+        assert_eq!(p.poll_wait(0), Duration::from_millis(500));
         assert_eq!(p.poll_wait(10), Duration::from_secs(30));
     }
 }

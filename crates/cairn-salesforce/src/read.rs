@@ -8,7 +8,8 @@
 //! - Bulk API 2.0: when `COUNT()` of the rows to read passes
 //!   [`crate::SalesforceConfig::bulk_threshold`] (and the object has no binary fields,
 //!   which Bulk cannot select), a `queryAll` job without `ORDER BY` (it would disable PK
-//!   chunking), its CSV results chunk by chunk with `Sforce-Locator`.
+//!   chunking), its CSV results chunk by chunk with `Sforce-Locator`. Objects whose
+//!   select list would make the GET URI too long (414, §2.4) are read with Bulk too.
 
 use std::sync::Arc;
 
@@ -20,6 +21,10 @@ use crate::describe::ObjectSchema;
 use crate::error::SalesforceError;
 use crate::record::{self, RecordVersion, parse_datetime, soql_datetime};
 use crate::watermark::{Checkpoint, Cursor};
+
+/// SOQL longer than this is not sent in a GET URI: URI and headers must stay under
+/// 16,384 bytes, and field names grow when URL-encoded.
+const MAX_REST_SOQL: usize = 10_000;
 
 /// Which API a page came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,27 +162,32 @@ impl RecordReader {
                 Cursor::Done => return Ok(None),
                 Cursor::Start => {
                     let config = self.client.config();
-                    if config.bulk_threshold != u64::MAX && !self.schema.has_blobs() {
-                        let rows = self
-                            .client
-                            .count_rows(&self.schema, &self.checkpoint)
-                            .await?;
-                        if rows > config.bulk_threshold {
-                            let job_id = self.start_bulk_job().await?;
-                            self.checkpoint.cursor = Cursor::Bulk {
-                                job_id,
-                                locator: None,
-                                base: self.checkpoint.watermark.clone(),
-                            };
-                            continue;
-                        }
-                    }
                     let soql = format!(
                         "SELECT {} FROM {}{} ORDER BY SystemModstamp ASC, Id ASC",
                         field_list(&self.schema, true),
                         self.schema.name,
                         where_clause(&self.client, &self.checkpoint)
                     );
+                    // A select list that would not fit a GET URI (414, §2.4) goes to Bulk,
+                    // whose query travels in a POST body.
+                    let too_wide = soql.len() > MAX_REST_SOQL;
+                    let use_bulk = !self.schema.has_blobs()
+                        && (too_wide
+                            || (config.bulk_threshold != u64::MAX
+                                && self
+                                    .client
+                                    .count_rows(&self.schema, &self.checkpoint)
+                                    .await?
+                                    > config.bulk_threshold));
+                    if use_bulk {
+                        let job_id = self.start_bulk_job().await?;
+                        self.checkpoint.cursor = Cursor::Bulk {
+                            job_id,
+                            locator: None,
+                            base: self.checkpoint.watermark.clone(),
+                        };
+                        continue;
+                    }
                     let req = query_request(&self.client, &self.schema, &soql);
                     let page: QueryPage = self.client.get_json(req).await?;
                     return self.rest_page(page).map(Some);
