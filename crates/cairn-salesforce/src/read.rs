@@ -229,7 +229,7 @@ impl RecordReader {
     fn rest_page(&mut self, page: QueryPage) -> Result<Page, SalesforceError> {
         let mut records = Vec::with_capacity(page.records.len());
         let mut watermark = self.checkpoint.watermark.clone();
-        for r in &page.records {
+        for r in page.records {
             let (Some(id), Some(stamp)) = (
                 r.get("Id").and_then(Value::as_str),
                 r.get("SystemModstamp")

@@ -74,22 +74,26 @@ pub fn soql_datetime(ms: i64) -> String {
 }
 
 /// The canonical value of one field, from a REST JSON value.
-fn canonical_json(field_type: &str, v: &Value) -> Result<Value, RecordError> {
+fn canonical_json(field_type: &str, v: Value) -> Result<Value, RecordError> {
     Ok(match (field_type, v) {
         (_, Value::Null) => Value::Null,
-        ("int", Value::Number(n)) => n
+        ("int", Value::Number(n)) => match n
             .as_i64()
             .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .map_or_else(|| v.clone(), Value::from),
-        ("double" | "currency" | "percent", Value::Number(n)) => {
-            n.as_f64().map_or_else(|| v.clone(), Value::from)
-        }
+        {
+            Some(i) => Value::from(i),
+            None => Value::Number(n),
+        },
+        ("double" | "currency" | "percent", Value::Number(n)) => match n.as_f64() {
+            Some(f) => Value::from(f),
+            None => Value::Number(n),
+        },
         ("datetime", Value::String(s)) => Value::String(
-            parse_datetime(s)
+            parse_datetime(&s)
                 .map(format_datetime)
                 .ok_or_else(|| RecordError(format!("bad datetime {s:?}")))?,
         ),
-        _ => v.clone(),
+        (_, v) => v,
     })
 }
 
@@ -177,10 +181,11 @@ fn finish(
     })
 }
 
-/// A REST query record (or an org dump's `fields`) in canonical form.
+/// A REST query record (or an org dump's `fields`) in canonical form. Takes the record
+/// by value: its values move into the result instead of being copied.
 pub(crate) fn from_json(
     schema: &ObjectSchema,
-    record: &Map<String, Value>,
+    mut record: Map<String, Value>,
 ) -> Result<RecordVersion, RecordError> {
     let mut fields = Vec::with_capacity(record.len());
     let mut blobs = Vec::new();
@@ -188,7 +193,7 @@ pub(crate) fn from_json(
         if f.is_compound() {
             continue;
         }
-        let Some(v) = record.get(&f.name) else {
+        let Some(v) = record.remove(&f.name) else {
             continue;
         };
         if f.is_blob() {
@@ -225,7 +230,7 @@ pub fn canonical_record(
     schema: &ObjectSchema,
     fields: &Map<String, Value>,
 ) -> Result<RecordVersion, String> {
-    from_json(schema, fields).map_err(|e| e.0)
+    from_json(schema, fields.clone()).map_err(|e| e.0)
 }
 
 #[cfg(test)]
@@ -276,7 +281,7 @@ mod tests {
             "BillingAddress": {"city": "Paris"}, "Logo": "/services/data/v62.0/sobjects/Account/001/Logo",
             "Founded": null
         });
-        let a = from_json(&s, rest.as_object().unwrap()).unwrap();
+        let a = from_json(&s, rest.as_object().unwrap().clone()).unwrap();
         let header: Vec<(String, String)> = [
             ("Id", "id"),
             ("IsDeleted", "boolean"),
@@ -321,7 +326,7 @@ mod tests {
     fn malformed_values_are_refused() {
         let s = schema();
         let no_id = json!({"SystemModstamp": "2026-03-02T09:00:00.000+0000"});
-        assert!(from_json(&s, no_id.as_object().unwrap()).is_err());
+        assert!(from_json(&s, no_id.as_object().unwrap().clone()).is_err());
         let header = vec![("NumberOfEmployees".to_owned(), "int".to_owned())];
         let row = csv::StringRecord::from(vec!["twelve"]);
         assert!(from_csv(&s, &header, &row).is_err());
