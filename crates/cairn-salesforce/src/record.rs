@@ -3,7 +3,9 @@
 //! `attributes`, no compound or binary fields, integers as integers, other numbers as
 //! doubles, datetimes as `2026-03-02T09:00:00.000+0000`, empty Bulk cells as `null` — so
 //! the same record has the same bytes and row hash from either path, and a snapshot
-//! compare is a comparison of hashes.
+//! compare is a comparison of hashes. Calculated fields are left out (see
+//! [`ObjectSchema::is_stored`]): a record's bytes change only when its `SystemModstamp`
+//! does.
 
 use std::fmt::Write as _;
 
@@ -190,7 +192,7 @@ pub(crate) fn from_json(
     let mut fields = Vec::with_capacity(record.len());
     let mut blobs = Vec::new();
     for f in &schema.fields {
-        if f.is_compound() {
+        if !ObjectSchema::is_stored(f) {
             continue;
         }
         let Some(v) = record.remove(&f.name) else {
@@ -253,6 +255,7 @@ mod tests {
                 {"name": "BillingAddress", "type": "address"},
                 {"name": "Logo", "type": "base64"},
                 {"name": "Founded", "type": "date"},
+                {"name": "Days_Left__c", "type": "double", "calculated": true},
             ]
         }))
         .unwrap()
@@ -279,7 +282,7 @@ mod tests {
             "SystemModstamp": "2026-03-02T09:00:00.000+0000",
             "CreatedById": "005000000000001AAA", "LastModifiedById": "005000000000002AAA",
             "BillingAddress": {"city": "Paris"}, "Logo": "/services/data/v62.0/sobjects/Account/001/Logo",
-            "Founded": null
+            "Founded": null, "Days_Left__c": 12.0
         });
         let a = from_json(&s, rest.as_object().unwrap().clone()).unwrap();
         let header: Vec<(String, String)> = [
@@ -313,6 +316,10 @@ mod tests {
         assert_eq!(a.blob_fields, ["Logo"]);
         assert!(b.blob_fields.is_empty());
         assert!(!a.record.contains("attributes") && !a.record.contains("Billing"));
+        assert!(
+            !a.record.contains("Days_Left__c"),
+            "calculated fields are not stored"
+        );
         assert!(
             a.record
                 .starts_with("{\"AnnualRevenue\":1500.0,\"CreatedById\"")
