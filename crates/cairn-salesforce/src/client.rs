@@ -374,7 +374,7 @@ impl OrgClient {
                     && !text.contains("UNKNOWN_EXCEPTION")
                 {
                     // A SOAP fault is a definite answer, not an outage.
-                    return Failure::Fatal(SalesforceError::Metadata {
+                    return Failure::Fatal(SalesforceError::Soap {
                         operation: req.path.clone(),
                         message: soap_fault(&text),
                     });

@@ -20,6 +20,8 @@
 //! - Deletes: [`OrgClient::deleted_since`] (getDeleted) and [`OrgClient::all_ids`] for
 //!   reconciliation ([`hard_deleted`]).
 //! - Blobs: [`OrgClient::blob`] streams a binary field.
+//! - Restore writes ([`writes`]): sObject Collections create / update / delete (≤ 200 per
+//!   call, per-item results, `UNABLE_TO_LOCK_ROW` retried) and SOAP `undelete`.
 //! - Metadata: [`OrgClient::metadata_types`], [`OrgClient::retrieve_metadata`] (components
 //!   as items keyed `type/fullName`).
 //!
@@ -43,6 +45,8 @@ pub mod record;
 pub mod secret;
 pub mod tokens;
 pub mod watermark;
+pub mod writes;
+mod xml;
 
 pub use app::SalesforceApp;
 pub use blobs::{Blob, BlobStream};
@@ -59,3 +63,4 @@ pub use record::{RecordVersion, canonical_record, format_datetime, parse_datetim
 pub use secret::Secret;
 pub use tokens::{DiscardTokens, Session, SessionRegistry, TokenSink};
 pub use watermark::{Checkpoint, Cursor, Watermark};
+pub use writes::{WriteError, WriteResult};

@@ -284,7 +284,10 @@ impl RecordReader {
         locator: Option<&str>,
         base: &crate::watermark::Watermark,
     ) -> Result<Page, SalesforceError> {
-        crate::bulk::wait_for_job(&self.client, job_id).await?;
+        if locator.is_none() {
+            // Later chunks exist only once the job is complete.
+            crate::bulk::wait_for_job(&self.client, job_id).await?;
+        }
         let chunk = crate::bulk::results(&self.client, job_id, locator).await?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)

@@ -10,3 +10,4 @@ mod read;
 mod resume;
 mod session;
 mod support;
+mod writes;
