@@ -13,15 +13,26 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
+use futures::future::BoxFuture;
+
 use crate::app::SalesforceApp;
 use crate::error::SalesforceError;
 use crate::oauth::TokenSet;
 use crate::secret::Secret;
 
-/// Told when the session was refreshed, so the caller can persist the new tokens.
+/// Told when the session was refreshed, so the caller can persist the new tokens; and
+/// asked for the stored tokens when a refresh token is refused, because with several
+/// processes (scale-out workers) another process may have rotated it a moment ago.
 pub trait TokenSink: Send + Sync {
     /// New tokens are in use (a rotated refresh token among them). Must return quickly.
     fn tokens_refreshed(&self, tokens: &TokenSet);
+
+    /// The tokens as currently stored (decrypted), if the sink can read them back. Only
+    /// asked after `invalid_grant`: if they hold a different refresh token, the session
+    /// adopts them instead of declaring the org disconnected.
+    fn stored_tokens(&self) -> BoxFuture<'_, Option<TokenSet>> {
+        Box::pin(async { None })
+    }
 }
 
 impl<F: Fn(&TokenSet) + Send + Sync> TokenSink for F {
@@ -174,6 +185,20 @@ impl Session {
                 Ok(())
             }
             Err(SalesforceError::Disconnected { reason }) => {
+                if let Some(stored) = self.sink.stored_tokens().await
+                    && stored.org_id == tokens.org_id
+                    && stored.refresh_token.is_some()
+                    && stored.refresh_token != tokens.refresh_token
+                {
+                    // Another process refreshed (and rotated) meanwhile: use its tokens.
+                    tracing::info!(org_id = %self.org_id, "adopting tokens refreshed by another process");
+                    *tokens = stored;
+                    let mut current = self.current.write();
+                    current.token = tokens.access_token.clone();
+                    current.instance_url = tokens.instance_url.clone();
+                    current.generation += 1;
+                    return Ok(());
+                }
                 tracing::warn!(org_id = %self.org_id, %reason, "the Salesforce refresh token was refused");
                 Err(self.disconnect(&reason))
             }
