@@ -25,6 +25,24 @@
 //! - Metadata: [`OrgClient::metadata_types`], [`OrgClient::retrieve_metadata`] (components
 //!   as items keyed `type/fullName`).
 //!
+//! # A backup run, as a job drives it
+//!
+//! 1. Connect once: [`SalesforceApp::authorize_url`] (keep the state and [`Pkce`]
+//!    verifier server-side), then on the callback [`SalesforceApp::callback_code`] and
+//!    [`SalesforceApp::exchange_code`]; store the [`TokenSet`] encrypted.
+//! 2. Per run: get the org's [`Session`] from a process-wide [`SessionRegistry`] (with a
+//!    [`TokenSink`] that persists refreshed tokens and can read them back), make an
+//!    [`OrgClient`] with an [`ApiBudget`] of the task's limit %, call
+//!    [`OrgClient::load_limits`].
+//! 3. Per entity (object): [`OrgClient::deleted_since`] with the stored [`DeleteCursor`];
+//!    then [`OrgClient::read_records`] from the stored [`Checkpoint`] (use
+//!    [`Checkpoint::next_run`] once a read is done) and store each [`Page`]'s records
+//!    before persisting its checkpoint; stream [`RecordVersion::blob_fields`] with
+//!    [`OrgClient::blob`]. If the scan says `needs_reconciliation`, compare the stored ids
+//!    with [`OrgClient::all_ids`] ([`hard_deleted`]). Persist the new delete cursor.
+//! 4. [`SalesforceError::BudgetExhausted`] → the run is Partial, the next run resumes
+//!    from the checkpoints; [`SalesforceError::Disconnected`] → the task is Disconnected.
+//!
 //! Behaviour follows `research/salesforce-api.md`; section numbers in comments refer to it.
 
 #![warn(missing_docs)]
