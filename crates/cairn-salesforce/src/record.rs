@@ -66,12 +66,13 @@ pub fn format_datetime(ms: i64) -> String {
         .to_string()
 }
 
-/// Formats epoch milliseconds for a SOQL literal: `2026-03-02T09:00:00.000Z`.
+/// Formats epoch milliseconds for a SOQL literal, floored to the second:
+/// `2026-03-02T09:00:00Z` (SOQL datetime literals take no fractional seconds).
 #[must_use]
 pub fn soql_datetime(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
+    DateTime::<Utc>::from_timestamp_millis(ms - ms.rem_euclid(1000))
         .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
 
@@ -268,7 +269,7 @@ mod tests {
         assert_eq!(parse_datetime("2026-03-02T10:00:00.000+01:00"), Some(a));
         assert_eq!(parse_datetime("2026-03-02T09:00:00Z"), Some(a));
         assert_eq!(format_datetime(a), "2026-03-02T09:00:00.000+0000");
-        assert_eq!(soql_datetime(a + 5), "2026-03-02T09:00:00.005Z");
+        assert_eq!(soql_datetime(a + 999), "2026-03-02T09:00:00Z", "floored, never later");
         assert_eq!(parse_datetime("yesterday"), None);
     }
 
