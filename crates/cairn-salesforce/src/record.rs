@@ -269,7 +269,11 @@ mod tests {
         assert_eq!(parse_datetime("2026-03-02T10:00:00.000+01:00"), Some(a));
         assert_eq!(parse_datetime("2026-03-02T09:00:00Z"), Some(a));
         assert_eq!(format_datetime(a), "2026-03-02T09:00:00.000+0000");
-        assert_eq!(soql_datetime(a + 999), "2026-03-02T09:00:00Z", "floored, never later");
+        assert_eq!(
+            soql_datetime(a + 999),
+            "2026-03-02T09:00:00Z",
+            "floored, never later"
+        );
         assert_eq!(parse_datetime("yesterday"), None);
     }
 
