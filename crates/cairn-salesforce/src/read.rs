@@ -358,3 +358,26 @@ impl RecordReader {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jobs run reads on a multi-threaded runtime: every public future must be `Send`.
+    #[test]
+    fn public_futures_are_send() {
+        fn send<T: Send>(_: T) {}
+        fn check(r: &mut RecordReader, c: &OrgClient, s: &ObjectSchema) {
+            send(r.next_page());
+            send(c.count_rows(s, &Checkpoint::full()));
+            send(c.blob("Attachment", "00P000000000000AAA", "Body"));
+            send(c.deleted_since("Account", &crate::DeleteCursor::default()));
+            send(c.all_ids(s));
+            send(c.retrieve_metadata(&[]));
+            send(c.undelete_records(&[]));
+            send(c.create_records("Account", Vec::new()));
+            send(c.load_limits());
+        }
+        let _ = check;
+    }
+}
