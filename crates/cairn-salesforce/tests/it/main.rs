@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod budget;
+mod fake_server;
 mod metadata;
 mod oauth;
 mod read;
