@@ -107,6 +107,61 @@ impl OrgClient {
     }
 }
 
+impl OrgClient {
+    /// A live read of named records (compare against production, restore checks): the
+    /// current version of each id in canonical form, `None` for ids that are not live
+    /// (deleted or never existed). sObject Collections retrieve, 2,000 ids per call.
+    ///
+    /// # Errors
+    /// Bad ids, API, budget and connection errors.
+    pub async fn fetch_records(
+        &self,
+        schema: &ObjectSchema,
+        ids: &[String],
+    ) -> Result<Vec<Option<RecordVersion>>, SalesforceError> {
+        const IDS_PER_CALL: usize = 2_000;
+        crate::describe::check_object_name(&schema.name)?;
+        if let Some(bad) = ids.iter().find(|id| {
+            !(15..=18).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric())
+        }) {
+            return Err(SalesforceError::Config(format!(
+                "{bad:?} is not a record id"
+            )));
+        }
+        let fields: Vec<&str> = schema
+            .selected_fields(true)
+            .map(|f| f.name.as_str())
+            .collect();
+        let path = self.data(&format!("/composite/sobjects/{}", schema.name));
+        let mut out = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(IDS_PER_CALL) {
+            let body = serde_json::json!({ "ids": batch, "fields": fields });
+            let req = Request {
+                method: reqwest::Method::POST,
+                body: crate::client::Body::Json(body.to_string().into_bytes()),
+                ..Request::get(path.clone())
+            };
+            let records: Vec<Option<Map<String, Value>>> = self.get_json(req).await?;
+            if records.len() != batch.len() {
+                return Err(SalesforceError::protocol(
+                    &path,
+                    format!("{} records for {} ids", records.len(), batch.len()),
+                ));
+            }
+            for r in records {
+                out.push(match r {
+                    Some(r) => Some(
+                        record::from_json(schema, r)
+                            .map_err(|e| SalesforceError::protocol(&path, e.0))?,
+                    ),
+                    None => None,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn where_clause(client: &OrgClient, checkpoint: &Checkpoint) -> String {
     checkpoint
         .watermark
