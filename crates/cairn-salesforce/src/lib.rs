@@ -16,7 +16,8 @@
 //! - Discovery: [`OrgClient::backup_objects`], [`OrgClient::describe`].
 //! - Records: [`OrgClient::read_records`] reads an object incrementally from a
 //!   [`Checkpoint`] (REST `queryAll` pages or a Bulk API 2.0 job above a threshold) as
-//!   canonical [`RecordVersion`]s, page by page with the checkpoint to persist.
+//!   canonical [`RecordVersion`]s, page by page with the checkpoint to persist;
+//!   [`OrgClient::fetch_records`] reads named records live.
 //! - Deletes: [`OrgClient::deleted_since`] (getDeleted) and [`OrgClient::all_ids`] for
 //!   reconciliation ([`hard_deleted`]).
 //! - Blobs: [`OrgClient::blob`] streams a binary field.

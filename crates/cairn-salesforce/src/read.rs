@@ -432,6 +432,7 @@ mod tests {
             send(c.undelete_records(&[]));
             send(c.create_records("Account", Vec::new()));
             send(c.load_limits());
+            send(c.fetch_records(s, &[]));
         }
         let _ = check;
     }
