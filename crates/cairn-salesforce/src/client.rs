@@ -253,7 +253,10 @@ impl OrgClient {
                     .header("SOAPAction", action.as_str())
                     .body(envelope.replace(SESSION_PLACEHOLDER, lease.token.expose())),
             };
-            let failure = match builder.send().await {
+            let slot = session.request_slot().await;
+            let sent = builder.send().await;
+            drop(slot);
+            let failure = match sent {
                 Ok(response) => {
                     self.observe_usage(response.headers());
                     if response.status().is_success() {

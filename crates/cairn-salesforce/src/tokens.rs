@@ -68,6 +68,8 @@ pub struct Session {
     disconnected: parking_lot::Mutex<Option<String>>,
     sink: Arc<dyn TokenSink>,
     refreshes: AtomicU64,
+    /// Requests in flight to this org.
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Session {
@@ -84,6 +86,7 @@ impl Session {
     /// A session from stored tokens.
     #[must_use]
     pub fn new(app: SalesforceApp, tokens: TokenSet, sink: Arc<dyn TokenSink>) -> Self {
+        let slots = app.config().max_concurrent_requests.max(1);
         let lease = Lease {
             token: tokens.access_token.clone(),
             instance_url: tokens.instance_url.clone(),
@@ -97,6 +100,7 @@ impl Session {
             disconnected: parking_lot::Mutex::new(None),
             sink,
             refreshes: AtomicU64::new(0),
+            in_flight: tokio::sync::Semaphore::new(slots),
         }
     }
 
@@ -146,6 +150,15 @@ impl Session {
             .get_or_insert_with(|| reason.to_owned())
             .clone();
         SalesforceError::Disconnected { reason }
+    }
+
+    /// A slot for one request to the org (held until its answer's headers arrive).
+    pub(crate) async fn request_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        // The semaphore is never closed.
+        self.in_flight
+            .acquire()
+            .await
+            .expect("the request semaphore is never closed")
     }
 
     /// The token to use now.

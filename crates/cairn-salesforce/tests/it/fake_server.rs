@@ -53,7 +53,10 @@ async fn serve(responses: Vec<(u16, &'static str, &'static str)>) -> Fake {
 }
 
 fn client(fake: &Fake) -> OrgClient {
-    let mut config = SalesforceConfig::new("id", Secret::new("secret"));
+    client_with_config(fake, SalesforceConfig::new("id", Secret::new("secret")))
+}
+
+fn client_with_config(fake: &Fake, mut config: SalesforceConfig) -> OrgClient {
     config.production_login_url = Url::parse(&fake.base).unwrap();
     config.sandbox_login_url = Url::parse(&fake.base).unwrap();
     config.retry.max_retries = 3;
@@ -140,4 +143,73 @@ async fn throttling_then_success_and_nonsense_answers() {
     );
     let e = c.describe_global().await.unwrap_err();
     assert!(matches!(e, SalesforceError::Protocol { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn requests_in_flight_per_org_are_limited() {
+    // Holds every answer until released; counts connections open at once.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (open_tx, mut open_rx) = tokio::sync::watch::channel(0usize);
+    let open_tx = Arc::new(open_tx);
+    let max_open = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(tokio::sync::Semaphore::new(0));
+    {
+        let (open_tx, max_open, release) = (open_tx.clone(), max_open.clone(), release.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (open_tx, max_open, release) =
+                    (open_tx.clone(), max_open.clone(), release.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16384];
+                    let mut read = 0;
+                    while !buf[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf[read..]).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(k) => read += k,
+                        }
+                    }
+                    open_tx.send_modify(|n| *n += 1);
+                    max_open.fetch_max(*open_tx.borrow(), Ordering::SeqCst);
+                    release.acquire().await.unwrap().forget();
+                    open_tx.send_modify(|n| *n -= 1);
+                    let body = r#"{"encoding":"UTF-8","maxBatchSize":200,"sobjects":[]}"#;
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+    }
+    let fake = Fake {
+        base,
+        hits: Arc::new(AtomicUsize::new(0)),
+    };
+    let mut config = SalesforceConfig::new("id", Secret::new("secret"));
+    config.max_concurrent_requests = 2;
+    let c = client_with_config(&fake, config);
+    let calls: Vec<_> = (0..6)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.describe_global().await })
+        })
+        .collect();
+    open_rx.wait_for(|n| *n >= 2).await.unwrap();
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    release.add_permits(6);
+    for call in calls {
+        call.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        max_open.load(Ordering::SeqCst),
+        2,
+        "never more than 2 in flight"
+    );
 }
