@@ -322,6 +322,12 @@ impl<'a> JobQueue<'a> {
     /// `now + lease`. Jobs whose lease lapsed after their last allowed attempt are failed
     /// first, so a job that keeps killing its workers stops being retried.
     ///
+    /// Jobs of one task and kind run one at a time: a job waits while another of the
+    /// same task and kind holds a live lease (two backups of one org at once would race
+    /// on its watermarks). On PostgreSQL two claims committing at the same instant can
+    /// still both pass that check; runners must tolerate it (they resume from the
+    /// entity checkpoints either way).
+    ///
     /// # Errors
     /// Database errors; unreadable rows.
     pub async fn claim(
@@ -348,11 +354,15 @@ impl<'a> JobQueue<'a> {
             "UPDATE jobs SET status = 'in_progress', attempts = attempts + 1, \
              lease_owner = $1, lease_token = $2, lease_until = $3, \
              started_at = COALESCE(started_at, $4) \
-             WHERE id = (SELECT id FROM jobs WHERE \
-                 ((status = 'pending' AND run_after <= $4) \
-                  OR (status = 'in_progress' AND lease_until < $4)) \
-                 AND attempts < max_attempts AND kind IN ({kinds}) \
-                 ORDER BY run_after, created_at, id LIMIT 1 {lock}) \
+             WHERE id = (SELECT j.id FROM jobs j WHERE \
+                 ((j.status = 'pending' AND j.run_after <= $4) \
+                  OR (j.status = 'in_progress' AND j.lease_until < $4)) \
+                 AND j.attempts < j.max_attempts AND j.kind IN ({kinds}) \
+                 AND (j.task_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs busy \
+                     WHERE busy.task_id = j.task_id AND busy.kind = j.kind \
+                     AND busy.status = 'in_progress' AND busy.lease_until >= $4 \
+                     AND busy.id <> j.id)) \
+                 ORDER BY j.run_after, j.created_at, j.id LIMIT 1 {lock}) \
              RETURNING {JOB_COLUMNS}",
             kinds = placeholders(5, kinds.len()),
         );
