@@ -9,6 +9,7 @@ mod config_cmd;
 mod demo;
 mod emulate;
 mod serve;
+mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +25,9 @@ struct Cli {
 enum Command {
     /// Run Cairn: portal, API and background work (or one of them with --role).
     Serve(serve::ServeArgs),
+    /// Run background work only (backups, restores, maintenance, the scheduler) against
+    /// the configured database: start more of these to scale out.
+    Worker(worker::WorkerArgs),
     /// Try Cairn on this machine: SQLite and local storage in a data directory, a demo
     /// administrator, and a mailbox page instead of email.
     Demo(demo::DemoArgs),
@@ -57,6 +61,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Worker(args) => worker::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Admin(args) => admin::run(args).await,
             Command::Emulate(args) => emulate::run(args).await,
