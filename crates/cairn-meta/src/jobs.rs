@@ -123,7 +123,8 @@ async fn insert_job(
     const INSERT: &str = "INSERT INTO jobs (id, account_id, kind, status, task_id, \
          snapshot_id, dedupe_key, params, progress, error, attempts, max_attempts, \
          cancel_requested, run_after, created_at) \
-         VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, NULL, 0, $9, $10, $11, $12) \
+         SELECT $1, $2, $3, $4, $5, NULL, $6, $7, $8, NULL, 0, $9, $10, $11, $12 \
+         WHERE $5 IS NULL OR EXISTS (SELECT 1 FROM tasks WHERE id = $5 AND account_id = $2) \
          ON CONFLICT (dedupe_key) DO NOTHING";
     const BY_KEY: &str = "SELECT id, account_id FROM jobs WHERE dedupe_key = $1";
     let max_attempts = i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX);
@@ -147,11 +148,15 @@ async fn insert_job(
         if inserted == 1 {
             return Ok(Enqueued { id: job.id, created: true });
         }
-        // The key is taken; read on the writer so the row that won is certainly visible.
-        let (id, owner): (Uuid, Option<Uuid>) = sqlx::query_as(BY_KEY)
+        // Either the task is not this account's, or the key is taken; read on the writer
+        // so the row that won is certainly visible.
+        let existing: Option<(Uuid, Option<Uuid>)> = sqlx::query_as(BY_KEY)
             .bind(job.dedupe_key.as_deref())
-            .fetch_one(pool)
+            .fetch_optional(pool)
             .await?;
+        let Some((id, owner)) = existing else {
+            return Err(MetaError::NotFound { what: "task" });
+        };
         if owner != account.map(|a| a.as_uuid()) {
             return Err(MetaError::Conflict { what: "job dedupe key" });
         }
@@ -187,6 +192,7 @@ impl<'a> AccountJobs<'a> {
     /// Queues a job for this account; with a dedupe key already used, returns that job.
     ///
     /// # Errors
+    /// [`MetaError::NotFound`] when the job's task is not this account's;
     /// [`MetaError::Conflict`] when the key is held by a job of another account;
     /// database errors.
     pub async fn enqueue(&self, job: &NewJob) -> Result<Enqueued> {
@@ -296,7 +302,8 @@ impl<'a> JobQueue<'a> {
         Self { store }
     }
 
-    /// Queues installation-wide housekeeping (no account).
+    /// Queues installation-wide housekeeping (no account, and so no task: work on one
+    /// task is enqueued through its account, [`AccountJobs::enqueue`]).
     ///
     /// # Errors
     /// [`MetaError::Conflict`] when the key is held by an account's job; database errors.

@@ -54,6 +54,15 @@ async fn enqueue_is_idempotent_by_dedupe_key(store: MetaStore) {
         3
     );
 
+    // A job for another account's task is refused.
+    let foreign = NewJob::new(JobKind::Backup, t0()).for_task(task.id);
+    let err = store
+        .account(b.id)
+        .jobs()
+        .enqueue(&foreign)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
     // The key is global, but another account never gets this account's job back.
     let err = store
         .account(b.id)
