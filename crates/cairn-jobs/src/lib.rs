@@ -7,8 +7,9 @@
 //! - [`Scheduler`] enqueues every connected task's backups at its frequency and hour, and
 //!   the daily maintenance job, each under an idempotency key per slot, so any number of
 //!   schedulers (replicas, restarts, double ticks) enqueue each run once.
-//! - [`maintenance::PurgeDeletedTasks`] removes tasks whose 7-day delete grace has passed:
-//!   vault data through a [`maintenance::TaskDataRemover`] hook, then the meta rows.
+//! - [`maintenance::PurgeDeleted`] removes tasks and entities whose 7-day delete grace
+//!   has passed: vault data through a [`maintenance::TaskDataRemover`] hook, then the meta
+//!   rows.
 //!
 //! Nothing here starts a runtime or reads the wall clock: time comes from the injected
 //! [`cairn_domain::SharedClock`], and the caller owns the tasks and the shutdown token.

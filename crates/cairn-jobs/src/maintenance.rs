@@ -1,25 +1,25 @@
 //! Maintenance runners.
 //!
-//! [`PurgeDeletedTasks`] finishes what "Delete task" started (F-TASK-9): once a deleted
-//! task's 7-day grace has passed, its vault data is removed through the
-//! [`TaskDataRemover`] hook (the vault is wired in by the application), and only then its
-//! meta rows, so a failure in between leaves the task listed as deleted and the next run
-//! tries again. Tasks undeleted meanwhile are left alone.
+//! [`PurgeDeleted`] finishes what "Delete task" (F-TASK-9) and "Delete" on a selection of
+//! entities (F-TASK-5) started: once the 7-day grace has passed, the data is removed from
+//! the vault through the [`TaskDataRemover`] hook (the application wires the vault in),
+//! and only then the meta rows, so a failure in between leaves the task or entity listed
+//! as deleted and the next run tries again. Anything undeleted meanwhile is left alone.
 
 use std::sync::Arc;
 
 use cairn_domain::JobOutcome;
-use cairn_domain::ids::{AccountId, TaskId};
+use cairn_domain::ids::{AccountId, EntityId, TaskId};
 use cairn_domain::job::{JobProgress, LogLevel};
 use cairn_domain::task::DELETE_GRACE;
 
 use crate::error::JobsError;
 use crate::runner::{Completion, JobContext, JobRunner};
 
-/// The `action` parameter of the maintenance job that purges deleted tasks.
-pub const PURGE_DELETED_TASKS: &str = "purge_deleted_tasks";
+/// The `action` parameter of the maintenance job that purges deleted tasks and entities.
+pub const PURGE_DELETED: &str = "purge_deleted";
 
-/// Removes everything the vault stores for one task.
+/// Removes what the vault stores for a task or an entity.
 #[async_trait::async_trait]
 pub trait TaskDataRemover: Send + Sync + 'static {
     /// Deletes the task's snapshots and data from the account's vault. Must succeed when
@@ -28,25 +28,36 @@ pub trait TaskDataRemover: Send + Sync + 'static {
     /// # Errors
     /// A message for the job log when the vault refused.
     async fn remove_task_data(&self, account: AccountId, task: TaskId) -> Result<(), String>;
+
+    /// Deletes one entity's data from the task's snapshots. Same rules.
+    ///
+    /// # Errors
+    /// A message for the job log when the vault refused.
+    async fn remove_entity_data(
+        &self,
+        account: AccountId,
+        task: TaskId,
+        entity: EntityId,
+    ) -> Result<(), String>;
 }
 
-/// Runs maintenance jobs whose `action` is [`PURGE_DELETED_TASKS`].
+/// Runs maintenance jobs whose `action` is [`PURGE_DELETED`].
 #[derive(Clone, Default)]
-pub struct PurgeDeletedTasks {
+pub struct PurgeDeleted {
     vault: Option<Arc<dyn TaskDataRemover>>,
 }
 
-impl std::fmt::Debug for PurgeDeletedTasks {
+impl std::fmt::Debug for PurgeDeleted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PurgeDeletedTasks")
+        f.debug_struct("PurgeDeleted")
             .field("vault", &self.vault.is_some())
             .finish()
     }
 }
 
-impl PurgeDeletedTasks {
+impl PurgeDeleted {
     /// A purger removing meta rows only (for installations that have no per-task vault
-    /// data yet); add the vault with [`PurgeDeletedTasks::with_vault`].
+    /// data yet); add the vault with [`PurgeDeleted::with_vault`].
     #[must_use]
     pub fn new() -> Self {
         Self::default()
@@ -61,12 +72,13 @@ impl PurgeDeletedTasks {
 
     async fn purge(&self, ctx: &JobContext) -> Result<Completion, JobsError> {
         let catalog = ctx.store().task_catalog();
-        let due = catalog
-            .deleted_before(ctx.clock().now() - DELETE_GRACE)
-            .await?;
-        let total = due.len() as u64;
-        let mut failures = Vec::new();
-        for (done, task) in due.iter().enumerate() {
+        let cutoff = ctx.clock().now() - DELETE_GRACE;
+        let tasks = catalog.deleted_before(cutoff).await?;
+        let entities = catalog.deleted_entities_before(cutoff).await?;
+        let total = (tasks.len() + entities.len()) as u64;
+        let mut done = 0;
+        let mut failed = 0;
+        for task in &tasks {
             if ctx.is_stopped() {
                 return Ok(JobOutcome::Canceled.into());
             }
@@ -74,49 +86,91 @@ impl PurgeDeletedTasks {
                 Some(vault) => vault.remove_task_data(task.account_id, task.id).await,
                 None => Ok(()),
             };
-            match removed {
-                Ok(()) => {
-                    if catalog.purge(task.account_id, task.id).await? {
-                        ctx.log(
-                            LogLevel::Info,
-                            &format!("Purged deleted task {} ({}).", task.id, task.name),
-                        )
-                        .await?;
-                    }
-                }
-                Err(reason) => {
-                    let error = JobsError::VaultRemoval {
-                        task: task.id,
-                        reason,
-                    };
-                    ctx.log(LogLevel::Error, &error.to_string()).await?;
-                    failures.push(task.id);
-                }
-            }
-            ctx.progress(&JobProgress {
-                done: done as u64 + 1,
-                total: Some(total),
-                note: None,
-            })
-            .await?;
+            let what = format!("deleted task {} ({})", task.id, task.name);
+            failed += self
+                .finish_one(ctx, &what, task.id, removed, || {
+                    catalog.purge(task.account_id, task.id)
+                })
+                .await?;
+            done += 1;
+            ctx.progress(&progress(done, total)).await?;
         }
-        Ok(if failures.is_empty() {
+        for entity in &entities {
+            if ctx.is_stopped() {
+                return Ok(JobOutcome::Canceled.into());
+            }
+            let removed = match &self.vault {
+                Some(vault) => {
+                    vault
+                        .remove_entity_data(entity.account, entity.task, entity.entity)
+                        .await
+                }
+                None => Ok(()),
+            };
+            let what = format!("deleted entity {} ({})", entity.entity, entity.name);
+            failed += self
+                .finish_one(ctx, &what, entity.task, removed, || {
+                    catalog.purge_entity(entity.account, entity.entity)
+                })
+                .await?;
+            done += 1;
+            ctx.progress(&progress(done, total)).await?;
+        }
+        Ok(if failed == 0 {
             JobOutcome::Succeeded
         } else {
             JobOutcome::PartiallySucceeded(format!(
-                "{} of {total} deleted tasks could not be purged; the next run retries them",
-                failures.len()
+                "{failed} of {total} deleted tasks and entities could not be purged; \
+                 the next run retries them"
             ))
         }
         .into())
     }
+
+    /// After the vault step: purges the meta rows and logs, or logs the vault's refusal.
+    /// Returns 1 for a failure, 0 otherwise.
+    async fn finish_one<F, Fut>(
+        &self,
+        ctx: &JobContext,
+        what: &str,
+        task: TaskId,
+        removed: Result<(), String>,
+        purge: F,
+    ) -> Result<u32, JobsError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = cairn_meta::Result<bool>>,
+    {
+        match removed {
+            Ok(()) => {
+                if purge().await? {
+                    ctx.log(LogLevel::Info, &format!("Purged {what}.")).await?;
+                }
+                Ok(0)
+            }
+            Err(reason) => {
+                let error = JobsError::VaultRemoval { task, reason };
+                ctx.log(LogLevel::Error, &format!("{what}: {error}"))
+                    .await?;
+                Ok(1)
+            }
+        }
+    }
+}
+
+fn progress(done: u64, total: u64) -> JobProgress {
+    JobProgress {
+        done,
+        total: Some(total),
+        note: None,
+    }
 }
 
 #[async_trait::async_trait]
-impl JobRunner for PurgeDeletedTasks {
+impl JobRunner for PurgeDeleted {
     async fn run(&self, ctx: &JobContext) -> Completion {
         let action = ctx.job().params.get("action").and_then(|a| a.as_str());
-        if action != Some(PURGE_DELETED_TASKS) {
+        if action != Some(PURGE_DELETED) {
             return JobOutcome::Failed(format!(
                 "unknown maintenance action {}",
                 action.unwrap_or("(none)")

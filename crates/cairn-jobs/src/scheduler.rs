@@ -8,8 +8,8 @@
 //! only the latest. Slots before the task was created are not run: a new task's first
 //! backup comes from the user ("Backup now") or its first slot.
 //!
-//! Each tick also enqueues the day's maintenance job (purging deleted tasks) under a
-//! per-day key.
+//! Each tick also enqueues the day's maintenance job (purging deleted tasks and entities)
+//! under a per-day key.
 
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use cairn_domain::{BackupTask, JobKind, NewJob, SharedClock};
 use cairn_meta::MetaStore;
 
 use crate::error::JobsError;
-use crate::maintenance::PURGE_DELETED_TASKS;
+use crate::maintenance::PURGE_DELETED;
 
 /// What one tick did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -108,10 +108,10 @@ impl Scheduler {
     }
 
     async fn enqueue_maintenance(&self, now: DateTime<Utc>) -> Result<(), JobsError> {
-        let key = format!("maintenance:{PURGE_DELETED_TASKS}:{}", now.date_naive());
+        let key = format!("maintenance:{PURGE_DELETED}:{}", now.date_naive());
         let job = NewJob::new(JobKind::Maintenance, now)
             .deduplicated_by(key)
-            .with_params(serde_json::json!({ "action": PURGE_DELETED_TASKS }));
+            .with_params(serde_json::json!({ "action": PURGE_DELETED }));
         self.store.jobs().enqueue_system(&job).await?;
         Ok(())
     }

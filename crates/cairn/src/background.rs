@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use cairn_domain::{JobKind, SharedClock};
-use cairn_jobs::maintenance::PurgeDeletedTasks;
+use cairn_jobs::maintenance::PurgeDeleted;
 use cairn_jobs::{CancellationToken, Runners, Scheduler, WorkerConfig, WorkerPool};
 use cairn_meta::MetaStore;
 
@@ -22,7 +22,7 @@ use crate::config::JobsConfig;
 pub fn runners() -> Runners {
     Runners::new().with(
         JobKind::Maintenance,
-        std::sync::Arc::new(PurgeDeletedTasks::new()),
+        std::sync::Arc::new(PurgeDeleted::new()),
     )
 }
 

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use chrono::Duration;
 use parking_lot::Mutex;
 
-use cairn_domain::ids::{AccountId, TaskId};
+use cairn_domain::entity::DiscoveredEntity;
+use cairn_domain::ids::{AccountId, EntityId, TaskId};
 use cairn_domain::schedule::BackupFrequency;
-use cairn_domain::{JobKind, JobStatus, NewJob, SharedClock};
-use cairn_jobs::maintenance::{PURGE_DELETED_TASKS, PurgeDeletedTasks, TaskDataRemover};
+use cairn_domain::{EntityKind, EntityStatus, JobKind, JobStatus, NewJob, SharedClock};
+use cairn_jobs::maintenance::{PURGE_DELETED, PurgeDeleted, TaskDataRemover};
 use cairn_jobs::{CancellationToken, Runners, WorkerConfig, WorkerEvent, WorkerPool};
 use cairn_meta::MetaStore;
 
@@ -18,6 +19,7 @@ use crate::harness::{account, clock, connected_task, t0};
 #[derive(Default)]
 struct FakeVault {
     removed: Mutex<Vec<TaskId>>,
+    removed_entities: Mutex<Vec<EntityId>>,
     refuse: Mutex<Vec<TaskId>>,
 }
 
@@ -30,17 +32,30 @@ impl TaskDataRemover for FakeVault {
         self.removed.lock().push(task);
         Ok(())
     }
+
+    async fn remove_entity_data(
+        &self,
+        _account: AccountId,
+        task: TaskId,
+        entity: EntityId,
+    ) -> Result<(), String> {
+        if self.refuse.lock().contains(&task) {
+            return Err("bucket unreachable".into());
+        }
+        self.removed_entities.lock().push(entity);
+        Ok(())
+    }
 }
 
 /// Enqueues one purge job at the clock's time and runs it to its end.
 async fn run_purge(store: &MetaStore, clock: SharedClock, vault: Arc<FakeVault>) -> JobStatus {
     let job = NewJob::new(JobKind::Maintenance, clock.now())
-        .with_params(serde_json::json!({ "action": PURGE_DELETED_TASKS }));
+        .with_params(serde_json::json!({ "action": PURGE_DELETED }));
     let id = store.jobs().enqueue_system(&job).await.unwrap().id;
     let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
     let runners = Runners::new().with(
         JobKind::Maintenance,
-        Arc::new(PurgeDeletedTasks::new().with_vault(vault)),
+        Arc::new(PurgeDeleted::new().with_vault(vault)),
     );
     let config = WorkerConfig {
         poll: std::time::Duration::from_millis(10),
@@ -78,6 +93,28 @@ async fn deleted_tasks_are_purged_after_the_grace_period(store: MetaStore) {
         .delete(recent.id, t0() + Duration::days(3))
         .await
         .unwrap();
+    // Two entities of the live task deleted at t0 and t0 + 1 day, one of the old task.
+    let entities = store.account(a).entities();
+    let mut entity_ids = Vec::new();
+    for task in [live.id, live.id, old.id] {
+        let found = DiscoveredEntity {
+            kind: EntityKind::SalesforceObject,
+            name: format!("Object{}", entity_ids.len()),
+            external_id: format!("o{}", entity_ids.len()),
+            email: None,
+        };
+        entity_ids.extend(
+            entities
+                .upsert_discovered(task, &[found], EntityStatus::Scheduled, t0())
+                .await
+                .unwrap(),
+        );
+    }
+    entities.delete(&entity_ids[..1], t0()).await.unwrap();
+    entities
+        .delete(&entity_ids[1..], t0() + Duration::days(1))
+        .await
+        .unwrap();
 
     let clock = clock();
     clock.advance(Duration::days(7));
@@ -88,6 +125,23 @@ async fn deleted_tasks_are_purged_after_the_grace_period(store: MetaStore) {
     );
     assert_eq!(*vault.removed.lock(), vec![old.id]);
     assert!(tasks.get(old.id).await.unwrap_err().is_not_found());
+    // The old task's entity went with its task, not on its own.
+    assert_eq!(*vault.removed_entities.lock(), vec![entity_ids[0]]);
+    assert!(
+        entities
+            .get(entity_ids[0])
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
+    assert!(
+        entities
+            .get(entity_ids[1])
+            .await
+            .unwrap()
+            .deleted_at
+            .is_some()
+    );
     for kept in [recent.id, live.id, undone.id] {
         assert!(tasks.get(kept).await.is_ok());
     }
@@ -107,6 +161,10 @@ async fn deleted_tasks_are_purged_after_the_grace_period(store: MetaStore) {
     );
     assert!(tasks.get(recent.id).await.unwrap_err().is_not_found());
     assert_eq!(*vault.removed.lock(), vec![old.id, recent.id]);
+    assert_eq!(
+        *vault.removed_entities.lock(),
+        vec![entity_ids[0], entity_ids[1]]
+    );
 }
 
 crate::backend_tests!(deleted_tasks_are_purged_after_the_grace_period);
