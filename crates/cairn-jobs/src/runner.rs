@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use cairn_domain::ids::SnapshotId;
 use cairn_domain::job::{JobLogLine, JobProgress, LogLevel};
 use cairn_domain::{Job, JobKind, JobOutcome, SharedClock};
-use cairn_meta::{LeaseState, LeaseToken, MetaStore};
+use cairn_meta::{AccountScope, LeaseState, LeaseToken, MetaStore};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::error::JobsError;
@@ -127,6 +127,13 @@ impl JobContext {
     #[must_use]
     pub fn store(&self) -> &MetaStore {
         &self.store
+    }
+
+    /// The job's account, through which a runner reaches the task, its entities and the
+    /// snapshot catalog; `None` for installation-wide housekeeping.
+    #[must_use]
+    pub fn account(&self) -> Option<AccountScope<'_>> {
+        self.job.account_id.map(|id| self.store.account(id))
     }
 
     /// The clock.

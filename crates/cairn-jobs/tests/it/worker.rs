@@ -71,7 +71,8 @@ struct Counting {
 
 #[async_trait::async_trait]
 impl JobRunner for Counting {
-    async fn run(&self, _ctx: &JobContext) -> Completion {
+    async fn run(&self, ctx: &JobContext) -> Completion {
+        assert_eq!(ctx.account().map(|a| a.id()), ctx.job().account_id);
         self.runs.fetch_add(1, Ordering::SeqCst);
         let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
         self.peak.fetch_max(now, Ordering::SeqCst);
