@@ -154,7 +154,8 @@ impl<'a> AccountEntities<'a> {
         Self { store, account }
     }
 
-    /// Stores a new entity.
+    /// Stores a new entity. Its `tags` and `limited_access` are not stored from here:
+    /// tags are applied with [`crate::AccountTags::apply`].
     ///
     /// # Errors
     /// [`MetaError::Conflict`] when the task already has an entity of that kind and
