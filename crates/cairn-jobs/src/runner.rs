@@ -33,11 +33,12 @@ impl From<JobOutcome> for Completion {
 /// Runs the jobs of one kind.
 ///
 /// A runner must watch [`JobContext::stopped`] (or check [`JobContext::is_stopped`]
-/// between steps) and return soon after it fires: with [`JobOutcome::Canceled`] when the
-/// user asked ([`StopReason::CancelRequested`]), or after saving a checkpoint when the
-/// worker is shutting down or lost the lease, since another worker resumes the job. A
-/// job may be run more than once (take-over after a crash), so runners resume from their
-/// checkpoints instead of assuming a fresh start.
+/// between steps), save its checkpoint and return [`JobOutcome::Canceled`] soon after it
+/// fires. What happens next depends on [`JobContext::stop_reason`]: a user's cancel
+/// request ends the job as Canceled; on shutdown the pool hands the job back to the queue
+/// (it is not marked canceled) and another worker resumes it; after a lost lease nothing
+/// is written. A job may be run more than once (take-over after a crash), so runners
+/// resume from their checkpoints instead of assuming a fresh start.
 #[async_trait::async_trait]
 pub trait JobRunner: Send + Sync + 'static {
     /// Runs one job to its end.
