@@ -1,8 +1,9 @@
 //! The scheduler: turns task schedules into queued backup jobs.
 //!
 //! Each tick looks at every live, connected task, finds the latest slot of its schedule
-//! at or before now (see `cairn_domain::schedule`), and enqueues a backup under that
-//! slot's key ([`cairn_domain::task::backup_slot_key`]). The queue keeps keys forever, so
+//! at or before now (see `cairn_domain::schedule`), and enqueues a backup
+//! ([`BackupParams::scheduled`]) under that slot's key
+//! ([`cairn_domain::task::backup_slot_key`]). The queue keeps keys forever, so
 //! a slot is enqueued once no matter how many schedulers tick, how often, or how many
 //! times the process restarts; a scheduler that was down across several slots enqueues
 //! only the latest. Slots before the task was created are not run: a new task's first
@@ -16,7 +17,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use cairn_domain::task::backup_slot_key;
+use cairn_domain::job::BackupParams;
 use cairn_domain::{BackupTask, JobKind, NewJob, SharedClock};
 use cairn_meta::MetaStore;
 
@@ -88,13 +89,7 @@ impl Scheduler {
         if slot < task.created_at {
             return Ok(None);
         }
-        let job = NewJob::new(JobKind::Backup, now)
-            .for_task(task.id)
-            .deduplicated_by(backup_slot_key(task.id, slot))
-            .with_params(serde_json::json!({
-                "trigger": "schedule",
-                "slot": slot,
-            }));
+        let job = BackupParams::scheduled(slot).into_job(task.id, now);
         let enqueued = self
             .store
             .account(task.account_id)

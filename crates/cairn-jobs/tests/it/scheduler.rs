@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{Duration, NaiveDate};
+
+use cairn_domain::job::{BackupParams, BackupTrigger};
 
 use cairn_domain::schedule::BackupFrequency;
 use cairn_domain::{Clock, ConnectionStatus, JobKind, SharedClock};
@@ -28,8 +30,9 @@ async fn runs_per_day(
         .unwrap();
     let mut per_day = BTreeMap::new();
     for job in jobs {
-        let slot: DateTime<Utc> = serde_json::from_value(job.params["slot"].clone()).unwrap();
-        assert_eq!(job.params["trigger"], "schedule");
+        let params = BackupParams::from_job(&job).unwrap();
+        assert_eq!(params.trigger, BackupTrigger::Schedule);
+        let slot = params.slot.unwrap();
         *per_day.entry(slot.date_naive()).or_insert(0) += 1;
     }
     per_day
