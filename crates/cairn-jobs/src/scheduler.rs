@@ -31,7 +31,8 @@ pub struct TickReport {
     pub enqueued: usize,
     /// Tasks whose latest slot was already enqueued.
     pub already_enqueued: usize,
-    /// Tasks skipped because their schedule could not be read (logged).
+    /// Tasks skipped because their schedule could not be read or their backup could not
+    /// be enqueued (logged; retried next tick).
     pub skipped: usize,
 }
 
@@ -52,7 +53,8 @@ impl Scheduler {
     /// One pass over every schedulable task, plus the day's maintenance job.
     ///
     /// # Errors
-    /// Meta store failures (a task with a damaged schedule is skipped and logged).
+    /// Meta store failures listing the tasks or enqueueing maintenance (a task whose
+    /// backup cannot be enqueued is skipped and logged).
     pub async fn tick(&self) -> Result<TickReport, JobsError> {
         let now = self.clock.now();
         let mut report = TickReport::default();
@@ -61,11 +63,11 @@ impl Scheduler {
                 Ok(Some(true)) => report.enqueued += 1,
                 Ok(Some(false)) => report.already_enqueued += 1,
                 Ok(None) => {}
-                Err(JobsError::BadSchedule { task, reason }) => {
-                    tracing::warn!(task = %task, reason = %reason, "skipping a task with a bad schedule");
+                // One task's problem must not starve the others; the next tick retries.
+                Err(error) => {
+                    tracing::warn!(task = %task.id, error = %error, "could not schedule a task");
                     report.skipped += 1;
                 }
-                Err(other) => return Err(other),
             }
         }
         self.enqueue_maintenance(now).await?;
