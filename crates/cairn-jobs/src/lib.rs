@@ -25,7 +25,7 @@ mod worker;
 pub use error::JobsError;
 pub use runner::{Completion, JobContext, JobRunner, Runners, StopReason};
 pub use scheduler::{Scheduler, TickReport};
-pub use worker::{WorkerConfig, WorkerEvent, WorkerPool};
+pub use worker::{JOB_FINISHED, WorkerConfig, WorkerEvent, WorkerPool};
 
 /// Cancellation token used for shutdown and for stopping single jobs.
 pub use tokio_util::sync::CancellationToken;

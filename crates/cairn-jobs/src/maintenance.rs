@@ -9,12 +9,16 @@
 use std::sync::Arc;
 
 use cairn_domain::JobOutcome;
+use cairn_domain::event::{Event, EventKind, EventOutcome};
 use cairn_domain::ids::{AccountId, EntityId, TaskId};
 use cairn_domain::job::{JobProgress, LogLevel};
 use cairn_domain::task::DELETE_GRACE;
 
 use crate::error::JobsError;
 use crate::runner::{Completion, JobContext, JobRunner};
+
+/// The activity event code recorded in an account when one of its tasks is purged.
+pub const TASK_PURGED: &str = "task.purged";
 
 /// The `action` parameter of the maintenance job that purges deleted tasks and entities.
 pub const PURGE_DELETED: &str = "purge_deleted";
@@ -87,10 +91,27 @@ impl PurgeDeleted {
                 None => Ok(()),
             };
             let what = format!("deleted task {} ({})", task.id, task.name);
+            let purged = || async {
+                let gone = catalog.purge(task.account_id, task.id).await?;
+                if gone {
+                    // The account's activity keeps a trace of the task after its rows go.
+                    let event = Event::new(
+                        EventKind::Other(TASK_PURGED.to_owned()),
+                        EventOutcome::Success,
+                        ctx.clock().now(),
+                    )
+                    .with("task", task.id.to_string())
+                    .with("name", task.name.as_str());
+                    ctx.store()
+                        .account(task.account_id)
+                        .events()
+                        .record(&event)
+                        .await?;
+                }
+                Ok(gone)
+            };
             failed += self
-                .finish_one(ctx, &what, task.id, removed, || {
-                    catalog.purge(task.account_id, task.id)
-                })
+                .finish_one(ctx, &what, task.id, removed, purged)
                 .await?;
             done += 1;
             ctx.progress(&progress(done, total)).await?;

@@ -6,7 +6,8 @@
 //! passed to [`WorkerPool::run`]) stops claiming, signals every running job
 //! [`StopReason::Shutdown`], waits for the runners to return, and hands back the jobs they
 //! did not finish so another worker continues them at once. A runner that panics fails
-//! its job with a message instead of leaving it to the lease.
+//! its job with a message instead of leaving it to the lease. Each finished job of an
+//! account is recorded in its activity as a [`JOB_FINISHED`] event.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -17,12 +18,18 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use chrono::{DateTime, Utc};
+
+use cairn_domain::event::{Event, EventKind, EventOutcome};
 use cairn_domain::ids::JobId;
 use cairn_domain::job::LogLevel;
 use cairn_domain::{JobOutcome, JobStatus, SharedClock};
 use cairn_meta::{ClaimedJob, LeaseState, MetaStore};
 
 use crate::runner::{Completion, JobContext, JobRunner, Runners, StopReason};
+
+/// The activity event code recorded when an account's job finishes.
+pub const JOB_FINISHED: &str = "job.finished";
 
 /// How a pool works.
 #[derive(Debug, Clone)]
@@ -269,12 +276,44 @@ impl WorkerPool {
                 }
                 let status = completion.outcome.status();
                 tracing::info!(job = %id, kind = %ctx.job().kind, status = %status, "job finished");
+                self.record_activity(ctx, &completion, now).await;
                 self.emit(WorkerEvent::Finished { job: id, status });
             }
             Err(error) => {
                 // The lease will lapse and another worker retries the job.
                 tracing::error!(job = %id, error = %error, "storing the job's result failed");
             }
+        }
+    }
+
+    /// Records a finished account job in the account's activity (F-ACT-1): `job.finished`
+    /// with the kind, status, task and message.
+    async fn record_activity(&self, ctx: &JobContext, completion: &Completion, at: DateTime<Utc>) {
+        let job = ctx.job();
+        let Some(account) = job.account_id else {
+            return;
+        };
+        let status = completion.outcome.status();
+        let outcome = if status == JobStatus::Failed {
+            EventOutcome::Failure
+        } else {
+            EventOutcome::Success
+        };
+        let mut event = Event::new(EventKind::Other(JOB_FINISHED.to_owned()), outcome, at)
+            .with("job", job.id.to_string())
+            .with("kind", job.kind.as_str())
+            .with("status", status.as_str());
+        if let Some(task) = job.task_id {
+            event = event.with("task", task.to_string());
+        }
+        if let Some(snapshot) = completion.snapshot {
+            event = event.with("snapshot", snapshot.to_string());
+        }
+        if let Some(message) = completion.outcome.message() {
+            event = event.with("message", message);
+        }
+        if let Err(error) = self.store.account(account).events().record(&event).await {
+            tracing::warn!(job = %job.id, error = %error, "recording the job's activity failed");
         }
     }
 

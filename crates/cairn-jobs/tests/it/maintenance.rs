@@ -125,6 +125,22 @@ async fn deleted_tasks_are_purged_after_the_grace_period(store: MetaStore) {
     );
     assert_eq!(*vault.removed.lock(), vec![old.id]);
     assert!(tasks.get(old.id).await.unwrap_err().is_not_found());
+    let activity = store
+        .account(a)
+        .events()
+        .list(&cairn_meta::EventQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let purged: Vec<_> = activity
+        .events
+        .iter()
+        .filter(|e| e.kind.code() == cairn_jobs::maintenance::TASK_PURGED)
+        .map(|e| e.details["task"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(purged, vec![old.id.to_string()]);
     // The old task's entity went with its task, not on its own.
     assert_eq!(*vault.removed_entities.lock(), vec![entity_ids[0]]);
     assert!(

@@ -7,13 +7,14 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use tokio::sync::{Notify, mpsc};
 
+use cairn_domain::event::EventCategory;
 use cairn_domain::ids::{AccountId, JobId};
 use cairn_domain::{JobKind, JobOutcome, JobStatus, NewJob, SharedClock};
 use cairn_jobs::{
-    CancellationToken, Completion, JobContext, JobRunner, Runners, StopReason, WorkerConfig,
-    WorkerEvent, WorkerPool,
+    CancellationToken, Completion, JOB_FINISHED, JobContext, JobRunner, Runners, StopReason,
+    WorkerConfig, WorkerEvent, WorkerPool,
 };
-use cairn_meta::MetaStore;
+use cairn_meta::{EventQuery, MetaStore};
 
 use crate::harness::{account, clock, t0};
 
@@ -104,6 +105,31 @@ async fn runs_every_job_once_within_the_concurrency(store: MetaStore) {
     assert_eq!(finished, ids);
     assert_eq!(runner.runs.load(Ordering::SeqCst), 8);
     assert!(runner.peak.load(Ordering::SeqCst) <= 2);
+    // Each finished job is in the account's activity.
+    let activity = store
+        .account(a)
+        .events()
+        .list(&EventQuery {
+            category: Some(EventCategory::Activity),
+            limit: 50,
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    let mut recorded: Vec<JobId> = activity
+        .events
+        .iter()
+        .filter(|e| e.kind.code() == JOB_FINISHED)
+        .map(|e| e.details["job"].as_str().unwrap().parse().unwrap())
+        .collect();
+    recorded.sort();
+    assert_eq!(recorded, ids);
+    assert!(
+        activity
+            .events
+            .iter()
+            .all(|e| e.details["status"] == "succeeded")
+    );
     for id in ids {
         let job = store.account(a).jobs().get(id).await.unwrap();
         assert_eq!(job.status, JobStatus::Succeeded);
