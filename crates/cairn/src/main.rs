@@ -10,6 +10,7 @@ mod demo;
 mod emulate;
 mod serve;
 mod vault_cmd;
+mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -25,6 +26,9 @@ struct Cli {
 enum Command {
     /// Run Cairn: portal, API and background work (or one of them with --role).
     Serve(serve::ServeArgs),
+    /// Run background work only (backups, restores, maintenance, the scheduler) against
+    /// the configured database: start more of these to scale out.
+    Worker(worker::WorkerArgs),
     /// Try Cairn on this machine: SQLite and local storage in a data directory, a demo
     /// administrator, and a mailbox page instead of email.
     Demo(demo::DemoArgs),
@@ -60,6 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Worker(args) => worker::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Admin(args) => admin::run(args).await,
             Command::Emulate(args) => emulate::run(args).await,
