@@ -372,10 +372,10 @@ async fn a_salesforce_task_is_created_and_connected_through_oauth() {
         })
         .await
         .unwrap();
-    assert_eq!(
-        jobs.len(),
-        1,
-        "a second click while pending does not queue twice"
+    assert!(!jobs.is_empty());
+    assert!(
+        jobs.iter().filter(|j| !j.status.is_terminal()).count() <= 1,
+        "a second click while a backup is open does not queue another"
     );
     let page = client
         .get(app.url(&format!("/tasks/{id}")))
@@ -385,7 +385,10 @@ async fn a_salesforce_task_is_created_and_connected_through_oauth() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("Pending"), "the queued backup is shown");
+    assert!(
+        page.contains("<th>Queued</th>"),
+        "the queued backup is listed under Backup actions"
+    );
     app.shutdown().await;
 }
 

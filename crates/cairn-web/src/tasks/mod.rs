@@ -17,8 +17,7 @@ use chrono::{DateTime, Utc};
 use cairn_domain::account::Role;
 use cairn_domain::ids::{AccountId, EntityId, JobId, SessionId, TaskId, UserId};
 use cairn_domain::{
-    BackupTask, ConnectionStatus, Entity, EntityStatus, Environment, Job, JobKind, JobStatus,
-    NewJob, Service,
+    BackupTask, ConnectionStatus, Entity, EntityStatus, Environment, Job, JobKind, NewJob, Service,
 };
 use cairn_meta::{AccountScope, EntityQuery, JobQuery, MetaError, SessionRecord};
 
@@ -417,8 +416,8 @@ impl<'a> Tasks<'a> {
     }
 
     /// "Backup now" (F-TASK-5): queues a backup of the whole task, or of the chosen
-    /// visible entities. A whole-task request while one is already pending returns that
-    /// job instead of queueing another.
+    /// visible entities. A whole-task request while a whole-task backup is still pending
+    /// or running returns that job instead of queueing another.
     ///
     /// # Errors
     /// `task.not_found`, `task.deleted`, `task.not_connected`, `entity.none_selected`;
@@ -457,7 +456,6 @@ impl<'a> Tasks<'a> {
             }
             None => {
                 if let Some(open) = self.open_backup(id).await?
-                    && open.status == JobStatus::Pending
                     && open.params.get("entities").is_none()
                 {
                     return Ok(open.id);

@@ -106,6 +106,14 @@ authorize_url = {db_authorize}
 # app_secret = "…"  (or CAIRN_DROPBOX__APP_SECRET)
 # ca_file = "/etc/cairn/emulator-ca.pem"
 
+[jobs]
+# Background jobs (backups, restores, maintenance) one process runs at once.
+workers = {workers}
+# A job whose worker stops heartbeating this long is taken over by another worker.
+lease_seconds = {lease_seconds}
+# How often the scheduler looks for due backups.
+scheduler_interval_seconds = {scheduler_interval_seconds}
+
 # Data-center regions offered at sign-up. An account's region is fixed once chosen.
 "#,
         data_dir = quoted(&d.data_dir.display().to_string()),
@@ -129,6 +137,9 @@ authorize_url = {db_authorize}
         db_content = quoted(&d.dropbox.content_url),
         db_notify = quoted(&d.dropbox.notify_url),
         db_authorize = quoted(&d.dropbox.authorize_url),
+        workers = d.jobs.workers,
+        lease_seconds = d.jobs.lease_seconds,
+        scheduler_interval_seconds = d.jobs.scheduler_interval_seconds,
     );
     for region in &d.regions {
         let _ = write!(
