@@ -21,7 +21,7 @@ use cairn_testkit::{TestApp, csrf_token_in};
 use reqwest::{Client, StatusCode};
 use url::Url;
 
-use crate::support::{error_code, location};
+use crate::support::{audit_trail, error_code, location};
 
 /// A fixed master key: tokens are sealed under a key derived from it.
 const MASTER_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
@@ -322,6 +322,30 @@ async fn a_salesforce_task_is_created_and_connected_through_oauth() {
         tokens["access_token"]
             .as_str()
             .is_some_and(|t| !t.is_empty())
+    );
+
+    let trail: Vec<(String, cairn_domain::event::EventOutcome)> = audit_trail(&app, &user.email)
+        .await
+        .into_iter()
+        .filter(|(code, _, _)| code.starts_with("task."))
+        .map(|(code, outcome, _)| (code, outcome))
+        .collect();
+    assert_eq!(
+        trail,
+        [
+            (
+                "task.created".to_owned(),
+                cairn_domain::event::EventOutcome::Success
+            ),
+            (
+                "task.created".to_owned(),
+                cairn_domain::event::EventOutcome::Success
+            ),
+            (
+                "task.connect".to_owned(),
+                cairn_domain::event::EventOutcome::Success
+            ),
+        ]
     );
 
     // The same answer again is refused: the state is single use.
@@ -998,6 +1022,13 @@ async fn deleting_a_task_has_a_grace_period_and_can_be_undone() {
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     let task = app.store().account(account).tasks().get(id).await.unwrap();
     assert_eq!(task.deleted_at, None);
+    let trail: Vec<String> = audit_trail(&app, &user.email)
+        .await
+        .into_iter()
+        .map(|(code, _, _)| code)
+        .filter(|code| code.starts_with("task."))
+        .collect();
+    assert_eq!(trail, ["task.deleted", "task.restored"]);
     app.shutdown().await;
 }
 

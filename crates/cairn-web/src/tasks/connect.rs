@@ -20,6 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use parking_lot::Mutex;
 use url::Url;
 
+use cairn_domain::event::EventOutcome;
 use cairn_domain::ids::{AccountId, SessionId, TaskId};
 use cairn_domain::{ConnectionStatus, Environment, Service};
 use cairn_dropbox::DropboxApp;
@@ -235,6 +236,42 @@ impl Tasks<'_> {
         let connectors = self.state.connectors();
         connectors.ensure_configured(service)?;
         let redirect = self.redirect_uri(service);
+        let result = self
+            .exchange(service, &pending, state, params, &redirect)
+            .await;
+        let plaintext = match result {
+            Ok(plaintext) => plaintext,
+            Err(failure) => {
+                self.audit("task.connect", EventOutcome::Failure, &task)
+                    .await;
+                return Err(failure);
+            }
+        };
+        let key = connectors
+            .token_key
+            .as_ref()
+            .ok_or_else(|| exchange_failed(service, "no token key"))?;
+        let sealed = seal_token(key, task.id, &plaintext);
+        self.scope()
+            .tasks()
+            .store_token(task.id, &sealed, now)
+            .await?;
+        self.audit("task.connect", EventOutcome::Success, &task)
+            .await;
+        Ok(task.id)
+    }
+
+    /// Checks the callback and exchanges its code; returns the token set as JSON.
+    async fn exchange(
+        &self,
+        service: Service,
+        pending: &Pending,
+        state: &str,
+        params: &[(String, String)],
+        redirect: &str,
+    ) -> Result<Vec<u8>, TaskFailure> {
+        let connectors = self.state.connectors();
+        let redirect = redirect.to_owned();
         let sealed_json = match (service, &connectors.salesforce, &connectors.dropbox) {
             (Service::Salesforce, Some(app), _) => {
                 use cairn_salesforce::SalesforceError as E;
@@ -244,7 +281,7 @@ impl Tasks<'_> {
                     other => exchange_failed(service, &other.to_string()),
                 })?;
                 let pkce = cairn_salesforce::Pkce::from_verifier(cairn_salesforce::Secret::new(
-                    pending.verifier,
+                    pending.verifier.clone(),
                 ))
                 .map_err(|e| exchange_failed(service, &e.to_string()))?;
                 let env = match pending.environment {
@@ -272,7 +309,7 @@ impl Tasks<'_> {
                     .filter(|c| !c.trim().is_empty())
                     .ok_or_else(|| exchange_failed(service, "no authorization code"))?;
                 let pkce = cairn_dropbox::Pkce::from_verifier(cairn_dropbox::Secret::new(
-                    pending.verifier,
+                    pending.verifier.clone(),
                 ))
                 .map_err(|e| exchange_failed(service, &e.to_string()))?;
                 let tokens = app
@@ -283,22 +320,12 @@ impl Tasks<'_> {
             }
             _ => return Err(bad_state()),
         };
-        let plaintext = sealed_json.map_err(|e| {
+        sealed_json.map_err(|e| {
             TaskFailure::Failed(WebError::Io {
                 context: "encoding the connection tokens".into(),
                 source: std::io::Error::other(e),
             })
-        })?;
-        let key = connectors
-            .token_key
-            .as_ref()
-            .ok_or_else(|| exchange_failed(service, "no token key"))?;
-        let sealed = seal_token(key, task.id, &plaintext);
-        self.scope()
-            .tasks()
-            .store_token(task.id, &sealed, now)
-            .await?;
-        Ok(task.id)
+        })
     }
 
     /// Marks a task Disconnected (its token stopped working) — what a backup run does on

@@ -15,6 +15,7 @@ mod settings;
 use chrono::{DateTime, Utc};
 
 use cairn_domain::account::Role;
+use cairn_domain::event::{Event, EventKind, EventOutcome};
 use cairn_domain::ids::{AccountId, EntityId, JobId, SessionId, TaskId, UserId};
 use cairn_domain::{
     BackupTask, ConnectionStatus, Entity, EntityStatus, Environment, Job, JobKind, NewJob, Service,
@@ -30,7 +31,7 @@ pub use entities::{EntityFilter, EntityPage, MAX_HISTORY_DAYS, PAGE_SIZE, Select
 pub use settings::SettingsInput;
 
 /// Who is asking: the signed-in user and their session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Viewer {
     /// Their account.
     pub account: AccountId,
@@ -40,6 +41,8 @@ pub struct Viewer {
     pub role: Role,
     /// The session (OAuth flows are bound to it).
     pub session: SessionId,
+    /// Their email address (the actor in audit entries).
+    pub email: String,
 }
 
 impl Viewer {
@@ -51,6 +54,7 @@ impl Viewer {
             user: session.user.id,
             role: session.user.role,
             session: session.id,
+            email: session.user.email.to_string(),
         }
     }
 }
@@ -183,7 +187,7 @@ impl TaskOverview {
 }
 
 /// Backup-task operations for one viewer.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Tasks<'a> {
     state: &'a AppState,
     viewer: Viewer,
@@ -222,8 +226,25 @@ impl<'a> Tasks<'a> {
 
     /// The viewer.
     #[must_use]
-    pub fn viewer(&self) -> Viewer {
-        self.viewer
+    pub fn viewer(&self) -> &Viewer {
+        &self.viewer
+    }
+
+    /// Records an activity entry (`task.created`, `task.deleted`…) for `task`. A failure
+    /// to record is logged, not returned: the change itself already happened.
+    pub(crate) async fn audit(&self, code: &str, outcome: EventOutcome, task: &BackupTask) {
+        let event = Event::new(
+            EventKind::Other(code.to_owned()),
+            outcome,
+            self.state.clock().now(),
+        )
+        .in_account(self.viewer.account)
+        .by(Some(self.viewer.user), self.viewer.email.clone())
+        .with("task", task.name.clone())
+        .with("service", task.service.label());
+        if let Err(error) = self.state.store().events().record(&event).await {
+            tracing::error!(code, error = %error, "could not record a task activity entry");
+        }
     }
 
     /// A task of this account, deleted (in grace) or not.
@@ -346,6 +367,8 @@ impl<'a> Tasks<'a> {
             TaskFailure::Invalid(errors)
         })?;
         self.scope().tasks().create(&task).await?;
+        self.audit("task.created", EventOutcome::Success, &task)
+            .await;
         Ok(task)
     }
 
@@ -361,7 +384,10 @@ impl<'a> Tasks<'a> {
             .tasks()
             .delete(id, self.state.clock().now())
             .await?;
-        self.task(id).await
+        let task = self.task(id).await?;
+        self.audit("task.deleted", EventOutcome::Success, &task)
+            .await;
+        Ok(task)
     }
 
     /// Takes back a deletion during the grace period.
@@ -378,6 +404,8 @@ impl<'a> Tasks<'a> {
             ));
         }
         self.scope().tasks().undelete(id).await?;
+        self.audit("task.restored", EventOutcome::Success, &task)
+            .await;
         Ok(())
     }
 

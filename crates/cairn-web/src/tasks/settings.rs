@@ -140,7 +140,14 @@ impl Tasks<'_> {
         let task = self.live_task(id).await?;
         let (name, settings) = input.parse(task.service).map_err(TaskFailure::Invalid)?;
         self.scope().tasks().update(id, &name, &settings).await?;
-        self.task(id).await
+        let task = self.task(id).await?;
+        self.audit(
+            "task.settings_changed",
+            cairn_domain::event::EventOutcome::Success,
+            &task,
+        )
+        .await;
+        Ok(task)
     }
 }
 
