@@ -117,6 +117,12 @@ pub(crate) async fn create(
     if environment.is_none() {
         errors.add("environment", "Choose Production or Sandbox.");
     }
+    // Show every message at once, the name's too, when the choices are already wrong.
+    if !errors.is_empty()
+        && let Err(e) = cairn_domain::account::parse_name(&form.name)
+    {
+        errors.add("name", e.to_string());
+    }
     let tasks = tasks_of(&state, &portal);
     let outcome = match (service, environment) {
         (Some(service), Some(environment)) if errors.is_empty() => {
