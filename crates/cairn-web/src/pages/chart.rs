@@ -23,7 +23,8 @@ const TOP: u32 = 12;
 /// A bar chart of `bars` (oldest first), with a labelled y axis and a date under every
 /// few bars; each bar carries a `<title>` with its date and count.
 pub(crate) fn items_per_day_svg(bars: &[DayBar]) -> String {
-    let max = bars.iter().map(|b| b.items).max().unwrap_or(0).max(1);
+    let real_max = bars.iter().map(|b| b.items).max().unwrap_or(0);
+    let max = real_max.max(1);
     let plot_w = WIDTH - LEFT - 8;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let n = u32::try_from(bars.len()).unwrap_or(u32::MAX).max(1);
@@ -40,7 +41,17 @@ pub(crate) fn items_per_day_svg(bars: &[DayBar]) -> String {
         r##"<line x1="{LEFT}" y1="{base_y}" x2="{}" y2="{base_y}" stroke="#94a3b8"/>"##,
         WIDTH - 8
     );
-    for (value, y) in [(max, TOP), (max / 2, TOP + plot_h / 2), (0, base_y)] {
+    // Axis labels at 0, half and the top, without repeating a value (an empty range
+    // shows only 0).
+    let mut ticks = vec![(0, base_y)];
+    if real_max >= 2 {
+        let mid_y = f64::from(base_y) - (real_max / 2) as f64 / max as f64 * f64::from(plot_h);
+        ticks.push((real_max / 2, mid_y.round() as u32));
+    }
+    if real_max >= 1 {
+        ticks.push((real_max, TOP));
+    }
+    for (value, y) in ticks {
         let _ = write!(
             svg,
             r##"<text x="{}" y="{}" font-size="11" text-anchor="end" fill="#64748b">{value}</text>"##,
@@ -107,5 +118,6 @@ mod tests {
         let svg = items_per_day_svg(&[]);
         assert!(svg.contains("<line"));
         assert_eq!(svg.matches("<rect").count(), 0);
+        assert_eq!(svg.matches("<text").count(), 1, "only the 0 label: {svg}");
     }
 }
