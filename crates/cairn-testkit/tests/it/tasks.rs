@@ -1102,3 +1102,55 @@ async fn every_task_form_needs_its_csrf_token() {
     assert_eq!(e.status, EntityStatus::NotActive);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_api_answers_stable_codes_and_keeps_accounts_apart() {
+    let app = app_with(None, None).await;
+    let (client, user) = app.signed_in_client("ada@example.com").await;
+    let account = account_of(&app, &user.email).await;
+    let id = seeded_task(&app, account, &["Alice"]).await;
+
+    let (status, body) = text(&client, app.url("/api/v1/tasks")).await;
+    assert_eq!(status, StatusCode::OK);
+    let list: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(list["tasks"][0]["id"], id.to_string());
+    assert_eq!(list["tasks"][0]["service"], "dropbox");
+    assert_eq!(list["tasks"][0]["settings"]["api_limit_percent"], 75);
+    assert!(!body.contains("token"), "no token material in the API");
+
+    let (status, body) = text(
+        &client,
+        app.url(&format!("/api/v1/tasks/{}", TaskId::new())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&body), "task.not_found");
+    let (status, body) = text(&client, app.url("/api/v1/tasks/not-an-id")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&body), "request.invalid_id");
+    let (status, body) = text(
+        &client,
+        app.url(&format!("/api/v1/tasks/{id}/entities?status=bogus")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(&body), "task.invalid");
+
+    // Another account's user sees neither the task nor its entities.
+    let (other, _) = app.signed_in_client("eve@example.com").await;
+    let (status, body) = text(&other, app.url(&format!("/api/v1/tasks/{id}"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error_code(&body), "task.not_found");
+    let (status, _) = text(&other, app.url(&format!("/api/v1/tasks/{id}/entities"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = text(&other, app.url(&format!("/tasks/{id}"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, body) = text(&other, app.url("/api/v1/tasks")).await;
+    assert_eq!(body, r#"{"tasks":[]}"#);
+
+    // Signed out: 401.
+    let (status, body) = text(&app.client(), app.url("/api/v1/tasks")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(&body), "auth.required");
+    app.shutdown().await;
+}
