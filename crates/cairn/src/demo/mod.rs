@@ -1,13 +1,17 @@
 //! `cairn demo`: Cairn on one machine with nothing to configure.
 //!
-//! Start-up is a fixed sequence of steps, each its own function, so later versions can add
-//! theirs (the Salesforce and Dropbox emulators) without untangling the others:
+//! Start-up is a fixed sequence of steps, each its own function:
 //! 1. prepare the data directory and the master key;
-//! 2. start the application (SQLite and local vault in the data directory, mail to the
+//! 2. start the built-in Salesforce org and Dropbox team ([`emulators`]) and point the
+//!    connectors at them;
+//! 3. start the application (SQLite and local vault in the data directory, mail to the
 //!    outbox, shown at `/dev/mailbox`);
-//! 3. make sure the demo administrator exists with the password kept in the data directory;
-//! 4. print `portal: <URL>` and `admin: <email> <password>` on stdout;
-//! 5. run until Ctrl-C or SIGTERM.
+//! 4. make sure the demo administrator exists with the password kept in the data directory;
+//! 5. print `portal: <URL>` and `admin: <email> <password>` on stdout, then one line per
+//!    emulator with the user to sign in with on its consent page;
+//! 6. run until Ctrl-C or SIGTERM.
+
+mod emulators;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -38,21 +42,36 @@ pub struct DemoArgs {
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let config = demo_config(&args);
+    let mut config = demo_config(&args);
     prepare_data_dir(&config)?;
-    let app = start_app(config.clone()).await?;
-    let password = match ensure_admin(&app, &config.data_dir).await {
-        Ok(password) => password,
+    // Bind first: the emulators take the ports after the portal's.
+    let listener = tokio::net::TcpListener::bind(config.server.bind)
+        .await
+        .with_context(|| format!("binding {}", config.server.bind))?;
+    let portal_addr = listener.local_addr()?;
+    let emulators = emulators::DemoEmulators::start(&config.data_dir, portal_addr).await?;
+    emulators.configure(&mut config);
+    let app = match start_app(config.clone(), listener).await {
+        Ok(app) => app,
         Err(error) => {
-            app.shutdown().await;
+            emulators.shutdown().await;
             return Err(error);
         }
     };
-    announce(&app, &password)?;
+    let announced = match ensure_admin(&app, &config.data_dir).await {
+        Ok(password) => announce(&app, &password, &emulators.announcement()),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = announced {
+        app.shutdown().await;
+        emulators.shutdown().await;
+        return Err(error);
+    }
     tracing::info!(data_dir = %config.data_dir.display(), "Cairn demo is running; stop it with Ctrl-C");
     crate::shutdown_signal().await;
     tracing::info!("stopping");
     app.shutdown().await;
+    emulators.shutdown().await;
     Ok(())
 }
 
@@ -83,11 +102,11 @@ fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Step 2: the application itself.
-async fn start_app(config: Config) -> anyhow::Result<RunningApp> {
-    let listener = tokio::net::TcpListener::bind(config.server.bind)
-        .await
-        .with_context(|| format!("binding {}", config.server.bind))?;
+/// Step 3: the application itself, on the portal's listener.
+async fn start_app(
+    config: Config,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<RunningApp> {
     let options = StartOptions {
         clock: SystemClock::shared(),
         role: Role::All,
@@ -96,7 +115,7 @@ async fn start_app(config: Config) -> anyhow::Result<RunningApp> {
     Ok(cairn::app::start(Arc::new(config), listener, options).await?)
 }
 
-/// Step 3: the demo administrator, with the password stored in the data directory
+/// Step 4: the demo administrator, with the password stored in the data directory
 /// (created on the first run, reused afterwards). Returns the password.
 async fn ensure_admin(app: &RunningApp, data_dir: &Path) -> anyhow::Result<String> {
     let password_file = data_dir.join(ADMIN_PASSWORD_FILE);
@@ -171,12 +190,15 @@ fn form_failure(failure: FormFailure) -> anyhow::Error {
     }
 }
 
-/// Step 4: the lines scripts and people read.
-fn announce(app: &RunningApp, password: &str) -> anyhow::Result<()> {
+/// Step 5: the lines scripts and people read.
+fn announce(app: &RunningApp, password: &str, emulators: &[String]) -> anyhow::Result<()> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     writeln!(out, "portal: {}", app.local_url)?;
     writeln!(out, "admin: {ADMIN_EMAIL} {password}")?;
+    for line in emulators {
+        writeln!(out, "{line}")?;
+    }
     out.flush()?;
     Ok(())
 }
