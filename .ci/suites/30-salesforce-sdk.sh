@@ -18,11 +18,13 @@ cleanup() {
 trap cleanup EXIT
 
 cd "$root"
-cargo build -p cairn --quiet
+# shellcheck source=lib.sh
+source "$root/.ci/suites/lib.sh"
+cairn_bin="$(build_cairn)"
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check "simple-salesforce==1.12.10"
 
-./target/debug/cairn emulate salesforce --tls --bind 127.0.0.1:0 --seed 7 \
+"$cairn_bin" emulate salesforce --tls --bind 127.0.0.1:0 --seed 7 \
     --data-dir "$work/org" > "$work/emulator.out" 2> "$work/emulator.err" &
 emulator_pid=$!
 

@@ -2,12 +2,14 @@
 # Fidelity check of the Dropbox emulator: the official `dropbox` Python SDK, unmodified,
 # against `cairn emulate dropbox --tls` (research/dropbox-api.md §7.1).
 #
-# Needs: python3 with venv, PyPI reachable, a built `cairn` binary (CAIRN_BIN, default
-# target/debug/cairn; built here if missing).
+# Needs: python3 with venv, PyPI reachable. Builds the `cairn` binary (lib.sh) unless
+# CAIRN_BIN names one.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-CAIRN_BIN="${CAIRN_BIN:-$ROOT/target/debug/cairn}"
+# shellcheck source=lib.sh
+source "$ROOT/.ci/suites/lib.sh"
+CAIRN_BIN="${CAIRN_BIN:-$(build_cairn)}"
 SDK_VERSION="${DROPBOX_SDK_VERSION:-12.2.4}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/cairn-dropbox-sdk.XXXXXX")"
 EMULATOR_PID=""
@@ -20,10 +22,6 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-if [[ ! -x "$CAIRN_BIN" ]]; then
-    (cd "$ROOT" && cargo build -p cairn)
-fi
 
 python3 -m venv "$WORK/venv"
 "$WORK/venv/bin/pip" install --quiet --disable-pip-version-check "dropbox==$SDK_VERSION"

@@ -8,18 +8,29 @@
 
 #![warn(missing_docs)]
 
+mod stored_enum;
+
 pub mod account;
 pub mod auth;
 pub mod clock;
 pub mod email;
+pub mod entity;
 pub mod event;
 pub mod ids;
+pub mod job;
 pub mod password;
 pub mod region;
+pub mod retention;
 pub mod schedule;
+pub mod snapshot;
+pub mod task;
 
 pub use account::{Account, Role, User, UserStatus};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use email::EmailAddress;
+pub use entity::{Entity, EntityCounters, EntityKind, EntityStatus, Tag};
 pub use ids::{IdParseError, TypedId};
+pub use job::{Job, JobKind, JobOutcome, JobStatus, NewJob};
 pub use region::{Region, RegionCode};
+pub use snapshot::{SnapshotOutcome, SnapshotRecord};
+pub use task::{BackupTask, ConnectionStatus, Environment, Service, TaskSettings};

@@ -9,10 +9,15 @@ use cairn_domain::{Account, EmailAddress, RegionCode, User, UserStatus};
 use chrono::{DateTime, Utc};
 
 use crate::db::with_pool;
+use crate::entities::AccountEntities;
 use crate::error::{MetaError, Result, conflict_on_unique};
 use crate::events::AccountEvents;
+use crate::jobs::AccountJobs;
 use crate::rows::{AccountRow, USER_COLUMNS, UserRecord, UserRow};
+use crate::snapshots::AccountSnapshots;
 use crate::store::MetaStore;
+use crate::tags::AccountTags;
+use crate::tasks::AccountTasks;
 
 /// Cross-account lookups and account creation.
 #[derive(Debug, Clone, Copy)]
@@ -188,6 +193,36 @@ impl<'a> AccountScope<'a> {
     #[must_use]
     pub fn events(&self) -> AccountEvents<'a> {
         AccountEvents::new(self.store, self.id)
+    }
+
+    /// The account's backup tasks.
+    #[must_use]
+    pub fn tasks(&self) -> AccountTasks<'a> {
+        AccountTasks::new(self.store, self.id)
+    }
+
+    /// The entities of the account's tasks.
+    #[must_use]
+    pub fn entities(&self) -> AccountEntities<'a> {
+        AccountEntities::new(self.store, self.id)
+    }
+
+    /// The account's tags.
+    #[must_use]
+    pub fn tags(&self) -> AccountTags<'a> {
+        AccountTags::new(self.store, self.id)
+    }
+
+    /// The account's jobs.
+    #[must_use]
+    pub fn jobs(&self) -> AccountJobs<'a> {
+        AccountJobs::new(self.store, self.id)
+    }
+
+    /// The account's snapshot catalog.
+    #[must_use]
+    pub fn snapshots(&self) -> AccountSnapshots<'a> {
+        AccountSnapshots::new(self.store, self.id)
     }
 }
 

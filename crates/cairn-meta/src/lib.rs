@@ -1,5 +1,6 @@
-//! Cairn's meta store: every relational fact (accounts, users, sessions, events, and in
-//! later versions tasks, entities, jobs and the snapshot catalog) on SQLite or PostgreSQL.
+//! Cairn's meta store: every relational fact (accounts, users, sessions, events, backup
+//! tasks, entities and tags, the job queue and the snapshot catalog) on SQLite or
+//! PostgreSQL.
 //!
 //! Rules of this crate:
 //! - It is the only crate that uses sqlx. Queries are runtime queries (`query_as` +
@@ -29,23 +30,33 @@
 pub mod accounts;
 pub mod copy;
 mod db;
+pub mod entities;
 mod error;
 pub mod events;
+pub mod jobs;
 mod migrate;
 mod rows;
 pub mod secrets;
 pub mod sessions;
+pub mod snapshots;
 mod store;
+pub mod tags;
+pub mod tasks;
 pub mod testing;
 pub mod throttle;
 pub mod tokens;
 
 pub use accounts::{AccountScope, AccountUsers, Directory, PendingSignUp};
 pub use db::{Backend, ConnectOptions, redact_url};
+pub use entities::{AccountEntities, EntityQuery};
 pub use error::{MetaError, Result};
 pub use events::{EventCursor, EventPage, EventQuery};
+pub use jobs::{AccountJobs, ClaimedJob, Enqueued, JobQuery, JobQueue, LeaseState, LeaseToken};
 pub use migrate::known_schema_version;
 pub use rows::UserRecord;
 pub use sessions::{NewSession, SessionRecord};
+pub use snapshots::{AccountSnapshots, EntityHistoryPoint, SnapshotSummary};
 pub use store::MetaStore;
+pub use tags::AccountTags;
+pub use tasks::{AccountTasks, DeletedEntity, TaskCatalog};
 pub use tokens::{NewEmailToken, TokenPurpose};

@@ -104,3 +104,36 @@ impl AccountRow {
         })
     }
 }
+
+/// A counter for a `BIGINT` column (values past `i64::MAX` are clamped; no counter gets
+/// there in practice).
+pub(crate) fn count_to_db(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// A `BIGINT` or `INTEGER` column read back as a non-negative count.
+pub(crate) fn count_from_db<T: TryFrom<i64>>(column: &str, value: i64) -> Result<T> {
+    T::try_from(value).map_err(|_| MetaError::corrupt(format!("{column}: {value} out of range")))
+}
+
+/// The five counter columns of `entities`, `snapshots` and `snapshot_entities`, read back.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub(crate) struct CounterColumns {
+    pub items: i64,
+    pub bytes: i64,
+    pub added: i64,
+    pub updated: i64,
+    pub deleted: i64,
+}
+
+impl CounterColumns {
+    pub(crate) fn into_counters(self, table: &str) -> Result<cairn_domain::EntityCounters> {
+        Ok(cairn_domain::EntityCounters {
+            items: count_from_db(&format!("{table}.items"), self.items)?,
+            bytes: count_from_db(&format!("{table}.bytes"), self.bytes)?,
+            added: count_from_db(&format!("{table}.added"), self.added)?,
+            updated: count_from_db(&format!("{table}.updated"), self.updated)?,
+            deleted: count_from_db(&format!("{table}.deleted"), self.deleted)?,
+        })
+    }
+}

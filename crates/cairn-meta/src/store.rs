@@ -11,9 +11,11 @@ use crate::accounts::{AccountScope, Directory};
 use crate::db::{Backend, ConnectOptions, Db, redact_url, with_pool};
 use crate::error::Result;
 use crate::events::Events;
+use crate::jobs::JobQueue;
 use crate::migrate;
 use crate::secrets::InstanceSecrets;
 use crate::sessions::Sessions;
+use crate::tasks::TaskCatalog;
 use crate::throttle::SignInFailures;
 use crate::tokens::EmailTokens;
 use cairn_domain::ids::AccountId;
@@ -125,6 +127,18 @@ impl MetaStore {
     #[must_use]
     pub fn events(&self) -> Events<'_> {
         Events::new(self)
+    }
+
+    /// The workers' side of the job queue (claims, leases, progress), across accounts.
+    #[must_use]
+    pub fn jobs(&self) -> JobQueue<'_> {
+        JobQueue::new(self)
+    }
+
+    /// Tasks across accounts: what the scheduler and maintenance work on.
+    #[must_use]
+    pub fn task_catalog(&self) -> TaskCatalog<'_> {
+        TaskCatalog::new(self)
     }
 
     /// Installation-wide secrets generated on first use (e.g. the CSRF signing key).

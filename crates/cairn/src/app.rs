@@ -1,5 +1,6 @@
 //! Starting the application: open the meta store, build the mailer and the web state,
-//! serve the router on a bound listener, start background maintenance.
+//! serve the router on a bound listener, start background maintenance and, for roles
+//! with background work, the job workers and scheduler (`background`).
 //!
 //! `cairn serve`, `cairn demo` and the test kit all go through [`start`]; they differ only
 //! in the configuration, the clock and the role they pass.
@@ -57,14 +58,16 @@ pub struct RunningApp {
     pub state: AppState,
     server: RunningServer,
     stop_background: watch::Sender<bool>,
+    stop_jobs: cairn_jobs::CancellationToken,
     background: Vec<JoinHandle<()>>,
 }
 
 impl RunningApp {
-    /// Stops serving (letting in-flight requests finish), stops background work and closes
-    /// the meta store.
+    /// Stops serving (letting in-flight requests finish), stops background work (running
+    /// jobs go back to the queue) and closes the meta store.
     pub async fn shutdown(self) {
         let _ = self.stop_background.send(true);
+        self.stop_jobs.cancel();
         self.server.shutdown().await;
         for task in self.background {
             let _ = task.await;
@@ -123,6 +126,36 @@ pub fn web_settings(
     Ok(settings)
 }
 
+/// The connectors the portal connects tasks to, from `[salesforce]` and `[dropbox]`, and
+/// the token-sealing key derived from the master key (none without a master key: tasks
+/// then cannot be connected, and the portal says so).
+///
+/// # Errors
+/// [`Error::Config`] for unusable connector settings.
+pub fn build_connectors(config: &Config) -> Result<cairn_web::tasks::Connectors, Error> {
+    let salesforce = config
+        .salesforce
+        .connector_config()?
+        .map(cairn_salesforce::SalesforceApp::new)
+        .transpose()
+        .map_err(|e| Error::Config(format!("salesforce: {e}")))?;
+    let dropbox = config
+        .dropbox
+        .connector_config()?
+        .map(cairn_dropbox::DropboxApp::new)
+        .transpose()
+        .map_err(|e| Error::Config(format!("dropbox: {e}")))?;
+    let token_key = config
+        .load_master_key()
+        .ok()
+        .map(|key| key.derive(cairn_vault::crypto::TASK_TOKENS_CONTEXT));
+    Ok(cairn_web::tasks::Connectors {
+        salesforce,
+        dropbox,
+        token_key,
+    })
+}
+
 /// Starts the application on `listener`.
 ///
 /// # Errors
@@ -142,8 +175,17 @@ pub async fn start(
     };
     let settings = web_settings(&config, local_addr, options.demo)?;
     let mailer = build_mailer(&config, options.demo)?;
+    let connectors = build_connectors(&config)?;
     let store = open_store(&config).await?;
-    let state = match AppState::new(settings, store.clone(), mailer, options.clock.clone()).await {
+    let state = match AppState::new(
+        settings,
+        store.clone(),
+        mailer,
+        options.clock.clone(),
+        connectors,
+    )
+    .await
+    {
         Ok(state) => state,
         Err(error) => {
             store.close().await;
@@ -157,9 +199,16 @@ pub async fn start(
     let router = cairn_web::build(state.clone(), surface);
     let server = cairn_web::serve(listener, router, tls.clone(), std::future::pending())?;
     let (stop_background, stopped) = watch::channel(false);
+    let stop_jobs = cairn_jobs::CancellationToken::new();
     let mut background = Vec::new();
     if matches!(options.role, Role::All | Role::Worker) {
         background.push(tokio::spawn(sweep_expired(state.clone(), stopped)));
+        background.extend(crate::background::start(
+            &config.jobs,
+            &store,
+            &options.clock,
+            &stop_jobs,
+        ));
     }
     Ok(RunningApp {
         local_url: cairn_web::local_base_url(local_addr, tls.is_some()),
@@ -168,6 +217,7 @@ pub async fn start(
         state,
         server,
         stop_background,
+        stop_jobs,
         background,
     })
 }

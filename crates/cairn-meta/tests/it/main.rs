@@ -11,8 +11,12 @@ mod harness;
 
 mod accounts;
 mod copy;
+mod entities;
 mod events;
+mod jobs;
 mod migrations;
 mod sessions;
+mod snapshots;
+mod tasks;
 mod throttle;
 mod tokens;

@@ -168,3 +168,36 @@ async fn weak_passwords_are_refused_and_the_link_keeps_working_until_it_expires(
     );
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn reset_mails_to_one_address_are_capped_without_changing_the_answer() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("flooded@example.com").await;
+    let browser = app.client();
+    for _ in 0..5 {
+        let response = app
+            .post_form(
+                &browser,
+                "/password/forgot",
+                "/password/forgot",
+                &[("email", &user.email)],
+            )
+            .await;
+        // Held-back requests answer exactly like the others.
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/password/forgot/sent");
+    }
+    assert_eq!(app.mail_count_to(&user.email).await, 3);
+
+    // The window slides: a quarter of an hour later one more goes out.
+    app.clock().advance(chrono::Duration::minutes(15));
+    app.post_form(
+        &browser,
+        "/password/forgot",
+        "/password/forgot",
+        &[("email", &user.email)],
+    )
+    .await;
+    assert_eq!(app.mail_count_to(&user.email).await, 4);
+    app.shutdown().await;
+}

@@ -100,7 +100,32 @@ impl AppState {
     }
 }
 
+/// Notes on an audit event that its email was held back by the per-address cap.
+fn with_mail_outcome(event: Event, sent: bool) -> Event {
+    if sent {
+        event
+    } else {
+        event.with("mail", "held_back")
+    }
+}
+
 impl Auth<'_> {
+    /// Sends an account email unless its recipient hit the per-address cap
+    /// ([`crate::security::mail_limit`]). Returns whether it was sent; callers note a
+    /// held-back message in their audit event and answer the user the same either way.
+    async fn send_account_mail(
+        &self,
+        mail: &cairn_mail::OutgoingMail,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, WebError> {
+        if !self.state.mail_limiter().try_acquire(&mail.to, now) {
+            tracing::warn!(subject = %mail.subject, "account email held back: too many to one address");
+            return Ok(false);
+        }
+        self.state.mailer().send(mail, now).await?;
+        Ok(true)
+    }
+
     /// Records an audit event. A failure to record is logged, not returned: the user's
     /// action already happened and must not be reported as failed.
     async fn audit(&self, event: Event, origin: &RequestOrigin) {

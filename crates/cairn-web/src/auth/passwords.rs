@@ -9,7 +9,7 @@ use cairn_domain::event::{Event, EventKind, EventOutcome, RequestOrigin};
 use cairn_domain::{EmailAddress, User, UserStatus};
 use cairn_meta::{NewEmailToken, SessionRecord, TokenPurpose};
 
-use super::{Auth, FormErrors, FormFailure, mails};
+use super::{Auth, FormErrors, FormFailure, mails, with_mail_outcome};
 use crate::error::WebError;
 use crate::security::tokens;
 
@@ -92,18 +92,11 @@ impl Auth<'_> {
             &user.name,
             &token.token,
         );
-        self.state
-            .mailer()
-            .send(&mail, now)
-            .await
-            .map_err(WebError::from)?;
-        self.audit(
-            Event::new(EventKind::PasswordResetRequest, EventOutcome::Success, now)
-                .in_account(user.account_id)
-                .by(Some(user.id), user.email.as_str()),
-            origin,
-        )
-        .await;
+        let sent = self.send_account_mail(&mail, now).await?;
+        let event = Event::new(EventKind::PasswordResetRequest, EventOutcome::Success, now)
+            .in_account(user.account_id)
+            .by(Some(user.id), user.email.as_str());
+        self.audit(with_mail_outcome(event, sent), origin).await;
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use cairn_domain::region::find_region;
 use cairn_domain::{Account, EmailAddress, Role, User, UserStatus};
 use cairn_meta::{MetaError, NewEmailToken, PendingSignUp, TokenPurpose};
 
-use super::{Auth, FormErrors, FormFailure, mails};
+use super::{Auth, FormErrors, FormFailure, mails, with_mail_outcome};
 use crate::error::WebError;
 use crate::security::tokens;
 
@@ -157,19 +157,12 @@ impl Auth<'_> {
             &valid.name,
             &token.token,
         );
-        self.state
-            .mailer()
-            .send(&mail, now)
-            .await
-            .map_err(WebError::from)?;
-        self.audit(
-            Event::new(EventKind::SignUp, EventOutcome::Success, now)
-                .in_account(user.account_id)
-                .by(Some(user.id), user.email.as_str())
-                .with("region", valid.region.as_str()),
-            origin,
-        )
-        .await;
+        let sent = self.send_account_mail(&mail, now).await?;
+        let event = Event::new(EventKind::SignUp, EventOutcome::Success, now)
+            .in_account(user.account_id)
+            .by(Some(user.id), user.email.as_str())
+            .with("region", valid.region.as_str());
+        self.audit(with_mail_outcome(event, sent), origin).await;
         Ok(())
     }
 
@@ -186,18 +179,14 @@ impl Auth<'_> {
             .find_user_by_email(&valid.email)
             .await?;
         let mail = mails::already_registered(self.state.settings(), valid.email.as_str());
-        self.state
-            .mailer()
-            .send(&mail, now)
-            .await
-            .map_err(WebError::from)?;
+        let sent = self.send_account_mail(&mail, now).await?;
         let mut event = Event::new(EventKind::SignUp, EventOutcome::Failure, now)
             .by(existing.as_ref().map(|r| r.user.id), valid.email.as_str())
             .with("reason", "email_taken");
         if let Some(record) = existing {
             event = event.in_account(record.user.account_id);
         }
-        self.audit(event, origin).await;
+        self.audit(with_mail_outcome(event, sent), origin).await;
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 
 pub mod cookies;
 pub mod csrf;
+pub mod mail_limit;
 pub mod origin;
 pub mod passwords;
 pub mod tokens;

@@ -4,6 +4,7 @@
 //! which never print. The result is passed around as a value (`Arc<Config>`), never a
 //! global.
 
+mod connectors;
 mod default_file;
 mod env;
 mod secret;
@@ -18,6 +19,7 @@ use cairn_domain::auth::AuthSettings;
 
 use crate::error::Error;
 
+pub use connectors::{DropboxSection, SalesforceSection};
 pub use default_file::default_file;
 pub use secret::Secret;
 
@@ -39,6 +41,12 @@ pub struct Config {
     pub regions: Vec<Region>,
     /// Backup storage and the master key.
     pub vault: VaultConfig,
+    /// The Salesforce connector: login hosts, connected app, CA.
+    pub salesforce: SalesforceSection,
+    /// The Dropbox connector: hosts, app key, CA.
+    pub dropbox: DropboxSection,
+    /// Background workers and the scheduler.
+    pub jobs: JobsConfig,
 }
 
 impl Default for Config {
@@ -51,6 +59,9 @@ impl Default for Config {
             auth: AuthSettings::default(),
             regions: vec![Region::local()],
             vault: VaultConfig::default(),
+            salesforce: SalesforceSection::default(),
+            dropbox: DropboxSection::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -138,6 +149,29 @@ pub struct VaultConfig {
     pub master_key: Option<Secret>,
 }
 
+/// `[jobs]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs one process runs at once (`cairn serve`, `cairn worker`).
+    pub workers: usize,
+    /// How long a claimed job stays with its worker without a heartbeat; a crashed
+    /// worker's job is taken over after this. Heartbeats come every third of it.
+    pub lease_seconds: u64,
+    /// How often the scheduler looks for due backups.
+    pub scheduler_interval_seconds: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            lease_seconds: 60,
+            scheduler_interval_seconds: 30,
+        }
+    }
+}
+
 impl Config {
     /// Loads the configuration: defaults, then the file at `path` if given, then the
     /// `CAIRN_*` variables among `env`.
@@ -218,6 +252,18 @@ impl Config {
         if self.server.max_body_bytes < 1024 {
             problems.push("server.max_body_bytes must be at least 1024".to_owned());
         }
+        if self.jobs.workers == 0 {
+            problems.push(
+                "jobs.workers must be at least 1 (use `serve --role api` for no background work)"
+                    .to_owned(),
+            );
+        }
+        if self.jobs.lease_seconds < 6 {
+            problems.push("jobs.lease_seconds must be at least 6".to_owned());
+        }
+        if self.jobs.scheduler_interval_seconds == 0 {
+            problems.push("jobs.scheduler_interval_seconds must be at least 1".to_owned());
+        }
         if self.database.max_connections == 0 {
             problems.push("database.max_connections must be at least 1".to_owned());
         }
@@ -235,6 +281,12 @@ impl Config {
                 "mail.from: `{}` is not a valid sender address",
                 self.mail.from
             ));
+        }
+        if let Err(Error::Config(problem)) = self.salesforce.connector_config() {
+            problems.push(problem);
+        }
+        if let Err(Error::Config(problem)) = self.dropbox.connector_config() {
+            problems.push(problem);
         }
         if problems.is_empty() {
             Ok(())
