@@ -8,7 +8,7 @@
 //! | 0 | `key` | binary (UTF-8), sorted ascending |
 //! | 1 | `version` | int64 |
 //! | 2 | `deleted` | boolean |
-//! | 3 | `row_hash` | fixed 16 bytes: BLAKE3 of the record JSON |
+//! | 3 | `row_hash` | fixed 16 bytes: SHA-256 of the record JSON, truncated |
 //! | 4 | `modstamp` | int64 |
 //! | 5 | `created_by` | binary (UTF-8) |
 //! | 6 | `modified_by` | binary (UTF-8) |
@@ -120,7 +120,7 @@ pub fn writer_properties(level: i32) -> Result<WriterPropertiesPtr> {
         .set_compression(zstd)
         .set_dictionary_enabled(false)
         .set_statistics_enabled(EnabledStatistics::None)
-        .set_column_statistics_enabled(col("key"), EnabledStatistics::Page)
+        .set_column_statistics_enabled(col("key"), EnabledStatistics::Chunk)
         .set_column_statistics_enabled(col("modstamp"), EnabledStatistics::Chunk)
         .set_column_dictionary_enabled(col("created_by"), true)
         .set_column_dictionary_enabled(col("modified_by"), true)

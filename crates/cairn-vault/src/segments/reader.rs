@@ -16,7 +16,7 @@ use crate::chunk_id::ChunkId;
 use crate::error::{Result, VaultError};
 
 /// Blocks fetched with the trailer on open, so small segments open in one GET.
-const TAIL_BLOCKS: u64 = 4;
+const TAIL_BLOCKS: u64 = 1;
 /// Blocks per GET when verifying a whole segment.
 const VERIFY_BLOCKS: u64 = 64;
 

@@ -15,7 +15,7 @@ use crate::crypto::SubKey;
 use crate::error::{Result, VaultError};
 
 /// Plaintext bytes per sealed frame.
-const FRAME: usize = 1 << 20;
+const FRAME: usize = 256 << 10;
 
 fn io_err(what: &str, e: std::io::Error) -> VaultError {
     VaultError::SegmentWrite(format!("spill file {what}: {e}"))

@@ -27,7 +27,7 @@ use crate::error::{Result, VaultError};
 /// Sealed bytes buffered before a segment upload switches from one PUT to multipart.
 const UPLOAD_PART: usize = 8 << 20;
 /// Multipart parts in flight per segment.
-const UPLOAD_CONCURRENCY: usize = 4;
+const UPLOAD_CONCURRENCY: usize = 2;
 
 /// Writes one (task, entity) delta: versions pushed in any order come out as one or more
 /// key-sorted segments with disjoint key ranges (a key's versions may straddle two).
