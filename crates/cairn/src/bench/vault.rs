@@ -9,9 +9,10 @@
 //! `restic_restore_mib_s` (whole snapshot), `peak_rss_mib` (this process: generation,
 //! put and get). Without `restic` on PATH its figures are null and `restic_note` says why.
 //!
-//! The JSON is built in one `serde_json::Map`; the record-segment figures
-//! (`records_write_per_s`, `diff_1m_s`, `lookup_ms`) are added to the same map by the
-//! segments benchmark through [`VaultBench::figures`] (see `run`).
+//! The JSON is one `serde_json::Map`; the record-segment figures (`records_write_per_s`,
+//! `diff_1m_s`, `lookup_ms`, …, from `bench::vault_records`) are added to it unless
+//! `--skip-records`. `targets_met` covers both parts; `targets_missed` lists the file
+//! figures that missed theirs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -37,6 +38,12 @@ pub struct VaultBenchArgs {
     /// Where to create the temporary data set and vaults (default: the temp dir).
     #[arg(long)]
     work_dir: Option<PathBuf>,
+    /// Skip the record-segment figures.
+    #[arg(long)]
+    skip_records: bool,
+    /// Record-segment scenario options.
+    #[command(flatten)]
+    records: super::vault_records::RecordsBenchOptions,
 }
 
 /// The figures under construction; other vault benchmarks add theirs to `figures`.
@@ -59,15 +66,34 @@ pub async fn run(args: VaultBenchArgs) -> anyhow::Result<Value> {
         ok: true,
     };
     files_bench(&mut bench, tmp.path(), &args).await?;
-    // Record segments: the segments benchmark adds records_write_per_s, diff_1m_s and
-    // lookup_ms to `bench.figures` here once wired.
-    let mut figures = bench.figures;
-    figures.insert("peak_rss_mib".into(), json!(super::peak_rss_mib()));
-    figures.insert("load_average".into(), json!(super::load_average()));
-    let targets_met = figures
+    // Peak RSS of the file scenario, before the record scenario runs in this process.
+    bench
+        .figures
+        .insert("peak_rss_mib".into(), json!(super::peak_rss_mib()));
+    let mut targets_met = bench
+        .figures
         .get("targets_met")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    if !args.skip_records {
+        // Record segments (records_write_per_s, diff_1m_s, lookup_ms, …), same map.
+        let records = super::vault_records::run(&args.records).await?;
+        for (key, value) in records {
+            match key.as_str() {
+                "ok" => bench.ok &= value.as_bool().unwrap_or(false),
+                "targets_met" => {
+                    targets_met &= value.as_bool().unwrap_or(false);
+                    bench.figures.insert("records_targets_met".into(), value);
+                }
+                _ => {
+                    bench.figures.insert(key, value);
+                }
+            }
+        }
+    }
+    let mut figures = bench.figures;
+    figures.insert("load_average".into(), json!(super::load_average()));
+    figures.insert("targets_met".into(), json!(targets_met));
     figures.insert("ok".into(), json!(bench.ok && targets_met));
     Ok(Value::Object(figures))
 }
