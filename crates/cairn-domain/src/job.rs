@@ -12,7 +12,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{AccountId, JobId, SnapshotId, TaskId};
+use crate::ids::{AccountId, EntityId, JobId, SnapshotId, TaskId};
 
 /// How many times a job is claimed before it is failed for good (a job that keeps killing
 /// its worker must not loop forever).
@@ -215,6 +215,73 @@ impl NewJob {
     }
 }
 
+/// What started a backup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackupTrigger {
+    /// A slot of the task's schedule.
+    Schedule,
+    /// A user's "Backup now".
+    Manual,
+}
+
+/// The parameters of a backup job (`Job::params`), shared by whoever enqueues backups
+/// (the scheduler, "Backup now") and the backup runner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupParams {
+    /// What started it.
+    pub trigger: BackupTrigger,
+    /// The schedule slot it runs for (scheduled backups).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<DateTime<Utc>>,
+    /// Only these entities ("Backup now" on a selection); empty means every active one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<EntityId>,
+}
+
+impl BackupParams {
+    /// The backup of schedule slot `slot`.
+    #[must_use]
+    pub fn scheduled(slot: DateTime<Utc>) -> Self {
+        Self {
+            trigger: BackupTrigger::Schedule,
+            slot: Some(slot),
+            entities: Vec::new(),
+        }
+    }
+
+    /// A user's "Backup now", of `entities` (or every active entity when empty).
+    #[must_use]
+    pub fn manual(entities: Vec<EntityId>) -> Self {
+        Self {
+            trigger: BackupTrigger::Manual,
+            slot: None,
+            entities,
+        }
+    }
+
+    /// Reads a backup job's parameters.
+    ///
+    /// # Errors
+    /// When the job's parameters are not a backup's.
+    pub fn from_job(job: &Job) -> Result<Self, serde_json::Error> {
+        serde_json::from_value(job.params.clone())
+    }
+
+    /// The backup job for `task` with these parameters, enqueued at `at`. Scheduled ones
+    /// carry the slot's idempotency key.
+    #[must_use]
+    pub fn into_job(self, task: TaskId, at: DateTime<Utc>) -> NewJob {
+        let job = NewJob::new(JobKind::Backup, at).for_task(task);
+        let job = match self.slot {
+            Some(slot) => job.deduplicated_by(crate::task::backup_slot_key(task, slot)),
+            None => job,
+        };
+        // A struct of plain fields always serialises.
+        job.with_params(serde_json::to_value(&self).unwrap_or_default())
+    }
+}
+
 crate::stored_enum! {
     /// How important a log line is.
     pub enum LogLevel ("log level") {
@@ -281,6 +348,47 @@ mod tests {
         assert_eq!(JobStatus::PartiallySucceeded.label(), "Partially succeeded");
         let line = JobLogLine::new(Utc::now(), LogLevel::Info, &"é".repeat(5_000));
         assert_eq!(line.message.chars().count(), MAX_LOG_LINE_CHARS);
+    }
+
+    #[test]
+    fn backup_params_round_trip_through_the_job() {
+        let at = Utc::now();
+        let task = TaskId::new();
+        let scheduled = BackupParams::scheduled(at).into_job(task, at);
+        assert_eq!(
+            scheduled.dedupe_key,
+            Some(crate::task::backup_slot_key(task, at))
+        );
+        assert_eq!(scheduled.params["trigger"], "schedule");
+        let entity = EntityId::new();
+        let manual = BackupParams::manual(vec![entity]).into_job(task, at);
+        assert_eq!(manual.dedupe_key, None);
+        assert_eq!(manual.task_id, Some(task));
+        let job = Job {
+            id: manual.id,
+            account_id: None,
+            kind: manual.kind,
+            status: JobStatus::Pending,
+            task_id: manual.task_id,
+            snapshot_id: None,
+            dedupe_key: None,
+            params: manual.params,
+            progress: JobProgress::default(),
+            error: None,
+            attempts: 0,
+            max_attempts: 1,
+            cancel_requested: false,
+            run_after: at,
+            created_at: at,
+            started_at: None,
+            finished_at: None,
+            lease_owner: None,
+            lease_until: None,
+        };
+        assert_eq!(
+            BackupParams::from_job(&job).unwrap(),
+            BackupParams::manual(vec![entity])
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod ids;
 pub mod job;
 pub mod password;
 pub mod region;
+pub mod retention;
 pub mod schedule;
 pub mod snapshot;
 pub mod task;

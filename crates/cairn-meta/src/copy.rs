@@ -369,7 +369,16 @@ async fn read_source(
                             .try_get::<Option<DateTime<Utc>>, _>(index)?
                             .map(Value::Time),
                         Kind::Text => row.try_get::<Option<String>, _>(index)?.map(Value::Text),
-                        Kind::Int => row.try_get::<Option<i64>, _>(index)?.map(Value::Int),
+                        // PostgreSQL `integer` / `smallint` columns do not decode as i64.
+                        Kind::Int => row
+                            .try_get::<Option<i64>, _>(index)
+                            .or_else(|_| {
+                                row.try_get::<Option<i32>, _>(index).map(|v| v.map(i64::from))
+                            })
+                            .or_else(|_| {
+                                row.try_get::<Option<i16>, _>(index).map(|v| v.map(i64::from))
+                            })?
+                            .map(Value::Int),
                         Kind::Real => row.try_get::<Option<f64>, _>(index)?.map(Value::Real),
                         Kind::Bool => row.try_get::<Option<bool>, _>(index)?.map(Value::Bool),
                         Kind::Bytes => row.try_get::<Option<Vec<u8>>, _>(index)?.map(Value::Bytes),

@@ -83,7 +83,8 @@ impl EntityRow {
 /// Which entities of a task to list.
 #[derive(Debug, Clone, Default)]
 pub struct EntityQuery {
-    /// Case-insensitive substring of the name, email or external id.
+    /// Substring of the name, email or external id; case-insensitive (on SQLite for
+    /// ASCII letters only, as its `LOWER` does not fold other scripts).
     pub search: Option<String>,
     /// Only this kind.
     pub kind: Option<EntityKind>,
@@ -153,7 +154,8 @@ impl<'a> AccountEntities<'a> {
         Self { store, account }
     }
 
-    /// Stores a new entity.
+    /// Stores a new entity. Its `tags` and `limited_access` are not stored from here:
+    /// tags are applied with [`crate::AccountTags::apply`].
     ///
     /// # Errors
     /// [`MetaError::Conflict`] when the task already has an entity of that kind and
@@ -285,7 +287,7 @@ impl<'a> AccountEntities<'a> {
                 .fetch_optional(pool)
                 .await)?;
         let row = row.ok_or(MetaError::NotFound { what: "entity" })?;
-        let mut tags = self.tags_by_entity(row.task_id).await?;
+        let mut tags = self.tags_by_entity(None, Some(row.id)).await?;
         let own = tags.remove(&row.id).unwrap_or_default();
         row.into_entity(own)
     }
@@ -310,7 +312,7 @@ impl<'a> AccountEntities<'a> {
                 .bind(i64::from(query.offset))
                 .fetch_all(pool)
                 .await)?;
-        let mut tags = self.tags_by_entity(task.as_uuid()).await?;
+        let mut tags = self.tags_by_entity(Some(task.as_uuid()), None).await?;
         rows.into_iter()
             .map(|row| {
                 let own = tags.remove(&row.id).unwrap_or_default();
@@ -459,16 +461,23 @@ impl<'a> AccountEntities<'a> {
         crate::tasks::found(done, "entity")
     }
 
-    /// Tag ids (with their Limited Access flag) of every tagged entity of a task.
-    async fn tags_by_entity(&self, task: Uuid) -> Result<BTreeMap<Uuid, Vec<(TagId, bool)>>> {
+    /// Tag ids (with their Limited Access flag) of the tagged entities of a task, or of
+    /// one entity.
+    async fn tags_by_entity(
+        &self,
+        task: Option<Uuid>,
+        entity: Option<Uuid>,
+    ) -> Result<BTreeMap<Uuid, Vec<(TagId, bool)>>> {
         const SQL: &str = "SELECT et.entity_id, et.tag_id, t.limited_access \
              FROM entity_tags et JOIN tags t ON t.id = et.tag_id \
              JOIN entities e ON e.id = et.entity_id \
-             WHERE e.task_id = $1 AND e.account_id = $2 ORDER BY et.entity_id, et.tag_id";
+             WHERE e.account_id = $1 AND ($2 IS NULL OR e.task_id = $2) \
+             AND ($3 IS NULL OR e.id = $3) ORDER BY et.entity_id, et.tag_id";
         let rows: Vec<(Uuid, Uuid, bool)> = with_pool!(&self.store.db, read, pool =>
             sqlx::query_as(SQL)
-                .bind(task)
                 .bind(self.account.as_uuid())
+                .bind(task)
+                .bind(entity)
                 .fetch_all(pool)
                 .await)?;
         let mut out: BTreeMap<Uuid, Vec<(TagId, bool)>> = BTreeMap::new();

@@ -123,7 +123,8 @@ async fn insert_job(
     const INSERT: &str = "INSERT INTO jobs (id, account_id, kind, status, task_id, \
          snapshot_id, dedupe_key, params, progress, error, attempts, max_attempts, \
          cancel_requested, run_after, created_at) \
-         VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, NULL, 0, $9, $10, $11, $12) \
+         SELECT $1, $2, $3, $4, $5, NULL, $6, $7, $8, NULL, 0, $9, $10, $11, $12 \
+         WHERE $5 IS NULL OR EXISTS (SELECT 1 FROM tasks WHERE id = $5 AND account_id = $2) \
          ON CONFLICT (dedupe_key) DO NOTHING";
     const BY_KEY: &str = "SELECT id, account_id FROM jobs WHERE dedupe_key = $1";
     let max_attempts = i32::try_from(job.max_attempts.max(1)).unwrap_or(i32::MAX);
@@ -147,11 +148,15 @@ async fn insert_job(
         if inserted == 1 {
             return Ok(Enqueued { id: job.id, created: true });
         }
-        // The key is taken; read on the writer so the row that won is certainly visible.
-        let (id, owner): (Uuid, Option<Uuid>) = sqlx::query_as(BY_KEY)
+        // Either the task is not this account's, or the key is taken; read on the writer
+        // so the row that won is certainly visible.
+        let existing: Option<(Uuid, Option<Uuid>)> = sqlx::query_as(BY_KEY)
             .bind(job.dedupe_key.as_deref())
-            .fetch_one(pool)
+            .fetch_optional(pool)
             .await?;
+        let Some((id, owner)) = existing else {
+            return Err(MetaError::NotFound { what: "task" });
+        };
         if owner != account.map(|a| a.as_uuid()) {
             return Err(MetaError::Conflict { what: "job dedupe key" });
         }
@@ -187,6 +192,7 @@ impl<'a> AccountJobs<'a> {
     /// Queues a job for this account; with a dedupe key already used, returns that job.
     ///
     /// # Errors
+    /// [`MetaError::NotFound`] when the job's task is not this account's;
     /// [`MetaError::Conflict`] when the key is held by a job of another account;
     /// database errors.
     pub async fn enqueue(&self, job: &NewJob) -> Result<Enqueued> {
@@ -296,7 +302,8 @@ impl<'a> JobQueue<'a> {
         Self { store }
     }
 
-    /// Queues installation-wide housekeeping (no account).
+    /// Queues installation-wide housekeeping (no account, and so no task: work on one
+    /// task is enqueued through its account, [`AccountJobs::enqueue`]).
     ///
     /// # Errors
     /// [`MetaError::Conflict`] when the key is held by an account's job; database errors.
@@ -321,6 +328,12 @@ impl<'a> JobQueue<'a> {
     /// Claims the oldest runnable job of one of `kinds` for `worker`, leased until
     /// `now + lease`. Jobs whose lease lapsed after their last allowed attempt are failed
     /// first, so a job that keeps killing its workers stops being retried.
+    ///
+    /// Jobs of one task and kind run one at a time: a job waits while another of the
+    /// same task and kind holds a live lease (two backups of one org at once would race
+    /// on its watermarks). On PostgreSQL two claims committing at the same instant can
+    /// still both pass that check; runners must tolerate it (they resume from the
+    /// entity checkpoints either way).
     ///
     /// # Errors
     /// Database errors; unreadable rows.
@@ -348,11 +361,15 @@ impl<'a> JobQueue<'a> {
             "UPDATE jobs SET status = 'in_progress', attempts = attempts + 1, \
              lease_owner = $1, lease_token = $2, lease_until = $3, \
              started_at = COALESCE(started_at, $4) \
-             WHERE id = (SELECT id FROM jobs WHERE \
-                 ((status = 'pending' AND run_after <= $4) \
-                  OR (status = 'in_progress' AND lease_until < $4)) \
-                 AND attempts < max_attempts AND kind IN ({kinds}) \
-                 ORDER BY run_after, created_at, id LIMIT 1 {lock}) \
+             WHERE id = (SELECT j.id FROM jobs j WHERE \
+                 ((j.status = 'pending' AND j.run_after <= $4) \
+                  OR (j.status = 'in_progress' AND j.lease_until < $4)) \
+                 AND j.attempts < j.max_attempts AND j.kind IN ({kinds}) \
+                 AND (j.task_id IS NULL OR NOT EXISTS (SELECT 1 FROM jobs busy \
+                     WHERE busy.task_id = j.task_id AND busy.kind = j.kind \
+                     AND busy.status = 'in_progress' AND busy.lease_until >= $4 \
+                     AND busy.id <> j.id)) \
+                 ORDER BY j.run_after, j.created_at, j.id LIMIT 1 {lock}) \
              RETURNING {JOB_COLUMNS}",
             kinds = placeholders(5, kinds.len()),
         );

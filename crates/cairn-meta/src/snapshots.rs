@@ -113,7 +113,7 @@ impl<'a> AccountSnapshots<'a> {
     }
 
     /// Records a finished run and updates its entities' latest counters, status and last
-    /// snapshot, all at once.
+    /// snapshot, all at once. Entities paused or archived meanwhile keep that status.
     ///
     /// # Errors
     /// [`MetaError::NotFound`] when the task (or one of the entities) is not in this
@@ -129,9 +129,12 @@ impl<'a> AccountSnapshots<'a> {
              (SELECT 1 FROM entities WHERE id = $2 AND task_id = $9 AND account_id = $10)";
         const USER: &str = "INSERT INTO snapshot_users (snapshot_id, entity_id, user_key, \
              added, updated, deleted) VALUES ($1, $2, $3, $4, $5, $6)";
-        const ENTITY: &str = "UPDATE entities SET status = $2, items = $3, bytes = $4, \
-             added = $5, updated = $6, deleted = $7, last_snapshot_id = $8, \
-             last_backup_at = $9 WHERE id = $1";
+        // A user's Pause (or discovery's Archive) during the run outlives the run's
+        // outcome: only entities still active take the run's status.
+        const ENTITY: &str = "UPDATE entities SET status = CASE \
+             WHEN status IN ('not_active', 'paused', 'archived') THEN status ELSE $2 END, \
+             items = $3, bytes = $4, added = $5, updated = $6, deleted = $7, \
+             last_snapshot_id = $8, last_backup_at = $9 WHERE id = $1";
         let s = snapshot;
         with_pool!(&self.store.db, write, pool => {
             let mut tx = pool.begin().await?;

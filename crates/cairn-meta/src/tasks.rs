@@ -3,13 +3,13 @@
 //! [`AccountTasks`] is everything users do to their tasks: create, read, change settings,
 //! store the (already encrypted) OAuth token, flip the connection status, delete with a
 //! grace period and undo that. [`TaskCatalog`] is the cross-account view background work
-//! needs: every task the scheduler should consider, and the deleted tasks whose grace has
-//! passed, with the purge that removes them.
+//! needs: every task the scheduler should consider, and the deleted tasks and entities
+//! whose grace has passed, with the purges that remove them.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use cairn_domain::ids::{AccountId, TaskId, TypedId};
+use cairn_domain::ids::{AccountId, EntityId, TaskId, TypedId};
 use cairn_domain::{BackupTask, ConnectionStatus, TaskSettings};
 
 use crate::db::with_pool;
@@ -364,4 +364,60 @@ impl<'a> TaskCatalog<'a> {
                 .map(|done| done.rows_affected()))?;
         Ok(done > 0)
     }
+
+    /// Entities users deleted at or before `deleted_before`, of tasks that are not
+    /// deleted themselves (those go with their task).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn deleted_entities_before(
+        &self,
+        deleted_before: DateTime<Utc>,
+    ) -> Result<Vec<DeletedEntity>> {
+        const SQL: &str = "SELECT e.account_id, e.task_id, e.id, e.name FROM entities e \
+             JOIN tasks t ON t.id = e.task_id WHERE e.deleted_at IS NOT NULL \
+             AND e.deleted_at <= $1 AND t.deleted_at IS NULL ORDER BY e.deleted_at, e.id";
+        let rows: Vec<(Uuid, Uuid, Uuid, String)> = with_pool!(&self.store.db, read, pool =>
+            sqlx::query_as(SQL).bind(deleted_before).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(account, task, entity, name)| DeletedEntity {
+                account: AccountId::from_uuid(account),
+                task: TaskId::from_uuid(task),
+                entity: EntityId::from_uuid(entity),
+                name,
+            })
+            .collect())
+    }
+
+    /// Removes a deleted entity with its snapshot counters and tags. Returns whether a
+    /// row was removed (not when it is no longer marked deleted).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn purge_entity(&self, account: AccountId, id: EntityId) -> Result<bool> {
+        const SQL: &str = "DELETE FROM entities \
+             WHERE id = $1 AND account_id = $2 AND deleted_at IS NOT NULL";
+        let done = with_pool!(&self.store.db, write, pool =>
+            sqlx::query(SQL)
+                .bind(id.as_uuid())
+                .bind(account.as_uuid())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+}
+
+/// An entity waiting to be purged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletedEntity {
+    /// Its account.
+    pub account: AccountId,
+    /// Its task.
+    pub task: TaskId,
+    /// The entity.
+    pub entity: EntityId,
+    /// Its name, for the job log.
+    pub name: String,
 }

@@ -183,24 +183,40 @@ impl OrgClient {
         Ok((used, max))
     }
 
-    /// A GET (or any request) whose answer is JSON.
+    /// A GET (or any request) whose answer is JSON. A connection dropped while the body
+    /// is read is retried like one dropped before the answer.
     pub(crate) async fn get_json<T: DeserializeOwned>(
         &self,
         req: Request,
     ) -> Result<T, SalesforceError> {
         let path = req.path.clone();
-        let response = self.send(req).await?;
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|source| SalesforceError::Transport {
-                path: path.clone(),
-                attempts: 1,
-                source,
-            })?;
-        serde_json::from_slice(&bytes).map_err(|e| {
-            SalesforceError::protocol(&path, format!("the answer is not the expected JSON: {e}"))
-        })
+        let mut attempts = 0u32;
+        loop {
+            attempts += 1;
+            let response = self.send(req.clone()).await?;
+            match response.bytes().await {
+                Ok(bytes) => {
+                    return serde_json::from_slice(&bytes).map_err(|e| {
+                        SalesforceError::protocol(
+                            &path,
+                            format!("the answer is not the expected JSON: {e}"),
+                        )
+                    });
+                }
+                Err(source) if attempts <= self.config().retry.max_retries => {
+                    self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(%path, error = %source, "reading an answer failed; retrying");
+                    tokio::time::sleep(self.config().retry.backoff(attempts)).await;
+                }
+                Err(source) => {
+                    return Err(SalesforceError::Transport {
+                        path,
+                        attempts,
+                        source,
+                    });
+                }
+            }
+        }
     }
 
     /// Sends a request with auth, budget and retries; returns the successful response
@@ -237,7 +253,10 @@ impl OrgClient {
                     .header("SOAPAction", action.as_str())
                     .body(envelope.replace(SESSION_PLACEHOLDER, lease.token.expose())),
             };
-            let failure = match builder.send().await {
+            let slot = session.request_slot().await;
+            let sent = builder.send().await;
+            drop(slot);
+            let failure = match sent {
                 Ok(response) => {
                     self.observe_usage(response.headers());
                     if response.status().is_success() {
@@ -358,7 +377,7 @@ impl OrgClient {
                     && !text.contains("UNKNOWN_EXCEPTION")
                 {
                     // A SOAP fault is a definite answer, not an outage.
-                    return Failure::Fatal(SalesforceError::Metadata {
+                    return Failure::Fatal(SalesforceError::Soap {
                         operation: req.path.clone(),
                         message: soap_fault(&text),
                     });

@@ -70,7 +70,7 @@ impl Default for RetryPolicy {
             max_retries: 6,
             backoff_base: Duration::from_millis(500),
             backoff_max: Duration::from_secs(60),
-            poll_initial: Duration::from_secs(2),
+            poll_initial: Duration::from_millis(500),
             poll_max: Duration::from_secs(30),
             poll_timeout: Duration::from_secs(6 * 3600),
         }
@@ -132,6 +132,10 @@ pub struct SalesforceConfig {
     /// `SystemModstamp` is taken before commit (§2.6). Rows already read at the same
     /// stamp are recognised and skipped.
     pub watermark_overlap: Duration,
+    /// Requests in flight per org, across every client of its [`crate::Session`]: the
+    /// org allows 25 long-running (≥ 20 s) requests at once, shared with the customer's
+    /// other integrations (§2.8, §7).
+    pub max_concurrent_requests: usize,
     /// `User-Agent` sent with every call.
     pub user_agent: String,
 }
@@ -159,6 +163,7 @@ impl SalesforceConfig {
             bulk_threshold: 20_000,
             bulk_chunk_records: 50_000,
             watermark_overlap: Duration::from_secs(5 * 60),
+            max_concurrent_requests: 10,
             user_agent: format!("cairn-salesforce/{}", env!("CARGO_PKG_VERSION")),
         }
     }
@@ -205,6 +210,9 @@ impl SalesforceConfig {
                 "query_batch_size must be 200..=2000, got {}",
                 self.query_batch_size
             ));
+        }
+        if self.max_concurrent_requests == 0 {
+            return bad("max_concurrent_requests must be at least 1".into());
         }
         if self.bulk_chunk_records == 0 {
             return bad("bulk_chunk_records must be at least 1".into());
@@ -293,7 +301,7 @@ mod tests {
             let d = p.backoff(attempt).as_millis() as u64;
             assert!(d >= exp / 2 && d <= exp, "attempt {attempt}: {d} vs {exp}");
         }
-        assert_eq!(p.poll_wait(0), Duration::from_secs(2));
+        assert_eq!(p.poll_wait(0), Duration::from_millis(500));
         assert_eq!(p.poll_wait(10), Duration::from_secs(30));
     }
 }

@@ -100,7 +100,14 @@ impl OrgClient {
             .param("end", format_datetime(end));
         let body: Value = match self.get_json(req).await {
             Ok(v) => v,
-            Err(e) if e.error_code() == Some("INVALID_REPLICATION_DATE") => {
+            // A window too old, or with more than 600,000 deletions: the log cannot
+            // answer, reconciliation can.
+            Err(e)
+                if matches!(
+                    e.error_code(),
+                    Some("INVALID_REPLICATION_DATE" | "EXCEEDED_ID_LIMIT")
+                ) =>
+            {
                 return Ok(empty(moved, true));
             }
             Err(e) => return Err(e),

@@ -60,6 +60,9 @@ pub struct FieldInfo {
     /// Describe `type` (`id`, `string`, `int`, `double`, `datetime`, `base64`, …).
     #[serde(rename = "type")]
     pub field_type: String,
+    /// A formula or roll-up: computed when read, never written.
+    #[serde(default)]
+    pub calculated: bool,
 }
 
 impl FieldInfo {
@@ -107,12 +110,24 @@ impl ObjectSchema {
         })
     }
 
-    /// The fields a record read selects: everything but compound fields; blob fields
-    /// only when `with_blobs` (REST returns their URLs; Bulk cannot select them).
+    /// Whether a field is part of a stored record. Compound fields duplicate their
+    /// components. Calculated fields (formulas, roll-ups) are computed at read time and
+    /// change without a new `SystemModstamp` (a `TODAY()` formula changes every day, a
+    /// cross-object formula when the parent changes), so an incremental backup could
+    /// never keep them current; they are not restorable either. Binary fields are read
+    /// as blobs.
+    #[must_use]
+    pub fn is_stored(field: &FieldInfo) -> bool {
+        !field.is_compound() && !field.calculated
+    }
+
+    /// The fields a record read selects: the stored ones ([`ObjectSchema::is_stored`]);
+    /// blob fields only when `with_blobs` (REST returns their URLs; Bulk cannot select
+    /// them).
     pub fn selected_fields(&self, with_blobs: bool) -> impl Iterator<Item = &FieldInfo> {
         self.fields
             .iter()
-            .filter(move |f| !f.is_compound() && (with_blobs || !f.is_blob()))
+            .filter(move |f| Self::is_stored(f) && (with_blobs || !f.is_blob()))
     }
 
     /// The type of a field.
@@ -244,6 +259,7 @@ mod tests {
                 {"name": "BillingAddress", "type": "address"},
                 {"name": "BillingCity", "type": "string"},
                 {"name": "Logo", "type": "base64"},
+                {"name": "Age__c", "type": "double", "calculated": true},
             ]
         }))
         .unwrap();

@@ -118,10 +118,11 @@ pub enum SalesforceError {
         /// `errorMessage`.
         message: String,
     },
-    /// A Metadata API call failed (SOAP fault or an unsuccessful retrieve).
-    #[error("Metadata API {operation} failed: {message}")]
-    Metadata {
-        /// `listMetadata`, `retrieve`, …
+    /// A SOAP call failed (Metadata API or partner API): a fault, or an unsuccessful
+    /// retrieve.
+    #[error("SOAP call {operation} failed: {message}")]
+    Soap {
+        /// `listMetadata`, `retrieve`, `undelete`, …
         operation: String,
         /// The fault or error message.
         message: String,
@@ -165,7 +166,7 @@ impl SalesforceError {
             | Self::Config(_)
             | Self::Api { .. }
             | Self::BulkJob { .. }
-            | Self::Metadata { .. }
+            | Self::Soap { .. }
             | Self::Protocol { .. } => ErrorKind::Other,
         }
     }

@@ -7,12 +7,12 @@ use std::io::Read as _;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use quick_xml::events::Event;
 use reqwest::Method;
 
 use crate::client::{Body, OrgClient, Request, SESSION_PLACEHOLDER};
 use crate::error::SalesforceError;
 use crate::record::parse_datetime;
+use crate::xml::{Node, esc, parse_xml};
 
 const NS: &str = "http://soap.sforce.com/2006/04/metadata";
 
@@ -54,90 +54,6 @@ pub struct MetadataComponent {
     pub meta: Option<Vec<u8>>,
 }
 
-/// A parsed XML element: local name, text, children.
-#[derive(Debug, Default, Clone)]
-struct Node {
-    name: String,
-    text: String,
-    children: Vec<Node>,
-}
-
-impl Node {
-    fn child(&self, name: &str) -> Option<&Node> {
-        self.children.iter().find(|c| c.name == name)
-    }
-    fn text_of(&self, name: &str) -> Option<&str> {
-        self.child(name).map(|c| c.text.as_str())
-    }
-    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Node> {
-        self.children.iter().filter(move |c| c.name == name)
-    }
-    /// The first descendant named `name`, depth first.
-    fn find(&self, name: &str) -> Option<&Node> {
-        self.children.iter().find_map(|c| {
-            if c.name == name {
-                Some(c)
-            } else {
-                c.find(name)
-            }
-        })
-    }
-}
-
-fn parse_xml(text: &str) -> Result<Node, String> {
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut stack = vec![Node::default()];
-    loop {
-        match reader.read_event().map_err(|e| e.to_string())? {
-            Event::Start(e) => stack.push(Node {
-                name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
-                ..Node::default()
-            }),
-            Event::Empty(e) => {
-                let node = Node {
-                    name: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
-                    ..Node::default()
-                };
-                if let Some(top) = stack.last_mut() {
-                    top.children.push(node);
-                }
-            }
-            Event::Text(t) => {
-                let s = t.decode().map_err(|e| e.to_string())?;
-                let s = quick_xml::escape::unescape(&s).map_err(|e| e.to_string())?;
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&s);
-                }
-            }
-            Event::GeneralRef(r) => {
-                let name = r.decode().map_err(|e| e.to_string())?;
-                let entity = format!("&{name};");
-                let s = quick_xml::escape::unescape(&entity).map_err(|e| e.to_string())?;
-                if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&s);
-                }
-            }
-            Event::End(_) => {
-                let node = stack.pop().ok_or("unbalanced XML")?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(node),
-                    None => return Err("unbalanced XML".into()),
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    match stack.pop() {
-        Some(root) if stack.is_empty() => Ok(root),
-        _ => Err("unterminated XML".into()),
-    }
-}
-
-fn esc(s: &str) -> String {
-    quick_xml::escape::escape(s).into_owned()
-}
-
 impl OrgClient {
     async fn metadata_call(&self, operation: &str, inner: &str) -> Result<Node, SalesforceError> {
         let envelope = format!(
@@ -161,13 +77,13 @@ impl OrgClient {
                 attempts: 1,
                 source,
             })?;
-        let root = parse_xml(&text).map_err(|e| SalesforceError::Metadata {
+        let root = parse_xml(&text).map_err(|e| SalesforceError::Soap {
             operation: operation.to_owned(),
             message: format!("the answer is not XML: {e}"),
         })?;
         root.find(&format!("{operation}Response"))
             .cloned()
-            .ok_or_else(|| SalesforceError::Metadata {
+            .ok_or_else(|| SalesforceError::Soap {
                 operation: operation.to_owned(),
                 message: format!("no {operation}Response in the answer"),
             })
@@ -296,7 +212,7 @@ impl OrgClient {
             .child("result")
             .and_then(|r| r.text_of("id"))
             .filter(|id| !id.is_empty())
-            .ok_or_else(|| SalesforceError::Metadata {
+            .ok_or_else(|| SalesforceError::Soap {
                 operation: "retrieve".into(),
                 message: "no async process id in the answer".into(),
             })?
@@ -309,7 +225,7 @@ impl OrgClient {
             .collect();
         let zip = STANDARD
             .decode(zip_b64)
-            .map_err(|e| SalesforceError::Metadata {
+            .map_err(|e| SalesforceError::Soap {
                 operation: "checkRetrieveStatus".into(),
                 message: format!("zipFile is not base64: {e}"),
             })?;
@@ -334,7 +250,7 @@ impl OrgClient {
             if result.text_of("done") == Some("true") {
                 let status = result.text_of("status").unwrap_or_default();
                 if status != "Succeeded" {
-                    return Err(SalesforceError::Metadata {
+                    return Err(SalesforceError::Soap {
                         operation: "retrieve".into(),
                         message: format!(
                             "retrieve {id} ended {status}: {}",
@@ -365,7 +281,7 @@ fn components_from_zip(
     zip: &[u8],
     meta_types: &[&str],
 ) -> Result<Vec<MetadataComponent>, SalesforceError> {
-    let bad = |message: String| SalesforceError::Metadata {
+    let bad = |message: String| SalesforceError::Soap {
         operation: "retrieve".into(),
         message,
     };
@@ -423,17 +339,6 @@ fn components_from_zip(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn xml_parses_into_a_tree_with_unescaped_text() {
-        let x = "<?xml version=\"1.0\"?><a:Envelope xmlns:a=\"x\"><a:Body><r><name>A &amp; B</name><e/><name>C</name></r></a:Body></a:Envelope>";
-        let root = parse_xml(x).unwrap();
-        let r = root.find("r").unwrap();
-        let names: Vec<&str> = r.all("name").map(|n| n.text.as_str()).collect();
-        assert_eq!(names, ["A & B", "C"]);
-        assert!(r.child("e").is_some());
-        assert!(parse_xml("<a><b></a>").is_err());
-    }
 
     #[test]
     fn components_pair_properties_with_zip_files() {

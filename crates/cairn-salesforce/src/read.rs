@@ -8,7 +8,8 @@
 //! - Bulk API 2.0: when `COUNT()` of the rows to read passes
 //!   [`crate::SalesforceConfig::bulk_threshold`] (and the object has no binary fields,
 //!   which Bulk cannot select), a `queryAll` job without `ORDER BY` (it would disable PK
-//!   chunking), its CSV results chunk by chunk with `Sforce-Locator`.
+//!   chunking), its CSV results chunk by chunk with `Sforce-Locator`. Objects whose
+//!   select list would make the GET URI too long (414, §2.4) are read with Bulk too.
 
 use std::sync::Arc;
 
@@ -20,6 +21,10 @@ use crate::describe::ObjectSchema;
 use crate::error::SalesforceError;
 use crate::record::{self, RecordVersion, parse_datetime, soql_datetime};
 use crate::watermark::{Checkpoint, Cursor};
+
+/// SOQL longer than this is not sent in a GET URI: URI and headers must stay under
+/// 16,384 bytes, and field names grow when URL-encoded.
+const MAX_REST_SOQL: usize = 10_000;
 
 /// Which API a page came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +107,61 @@ impl OrgClient {
     }
 }
 
+impl OrgClient {
+    /// A live read of named records (compare against production, restore checks): the
+    /// current version of each id in canonical form, `None` for ids that are not live
+    /// (deleted or never existed). sObject Collections retrieve, 2,000 ids per call.
+    ///
+    /// # Errors
+    /// Bad ids, API, budget and connection errors.
+    pub async fn fetch_records(
+        &self,
+        schema: &ObjectSchema,
+        ids: &[String],
+    ) -> Result<Vec<Option<RecordVersion>>, SalesforceError> {
+        const IDS_PER_CALL: usize = 2_000;
+        crate::describe::check_object_name(&schema.name)?;
+        if let Some(bad) = ids.iter().find(|id| {
+            !(15..=18).contains(&id.len()) || !id.bytes().all(|b| b.is_ascii_alphanumeric())
+        }) {
+            return Err(SalesforceError::Config(format!(
+                "{bad:?} is not a record id"
+            )));
+        }
+        let fields: Vec<&str> = schema
+            .selected_fields(true)
+            .map(|f| f.name.as_str())
+            .collect();
+        let path = self.data(&format!("/composite/sobjects/{}", schema.name));
+        let mut out = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(IDS_PER_CALL) {
+            let body = serde_json::json!({ "ids": batch, "fields": fields });
+            let req = Request {
+                method: reqwest::Method::POST,
+                body: crate::client::Body::Json(body.to_string().into_bytes()),
+                ..Request::get(path.clone())
+            };
+            let records: Vec<Option<Map<String, Value>>> = self.get_json(req).await?;
+            if records.len() != batch.len() {
+                return Err(SalesforceError::protocol(
+                    &path,
+                    format!("{} records for {} ids", records.len(), batch.len()),
+                ));
+            }
+            for r in records {
+                out.push(match r {
+                    Some(r) => Some(
+                        record::from_json(schema, r)
+                            .map_err(|e| SalesforceError::protocol(&path, e.0))?,
+                    ),
+                    None => None,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn where_clause(client: &OrgClient, checkpoint: &Checkpoint) -> String {
     checkpoint
         .watermark
@@ -157,27 +217,32 @@ impl RecordReader {
                 Cursor::Done => return Ok(None),
                 Cursor::Start => {
                     let config = self.client.config();
-                    if config.bulk_threshold != u64::MAX && !self.schema.has_blobs() {
-                        let rows = self
-                            .client
-                            .count_rows(&self.schema, &self.checkpoint)
-                            .await?;
-                        if rows > config.bulk_threshold {
-                            let job_id = self.start_bulk_job().await?;
-                            self.checkpoint.cursor = Cursor::Bulk {
-                                job_id,
-                                locator: None,
-                                base: self.checkpoint.watermark.clone(),
-                            };
-                            continue;
-                        }
-                    }
                     let soql = format!(
                         "SELECT {} FROM {}{} ORDER BY SystemModstamp ASC, Id ASC",
                         field_list(&self.schema, true),
                         self.schema.name,
                         where_clause(&self.client, &self.checkpoint)
                     );
+                    // A select list that would not fit a GET URI (414, §2.4) goes to Bulk,
+                    // whose query travels in a POST body.
+                    let too_wide = soql.len() > MAX_REST_SOQL;
+                    let use_bulk = !self.schema.has_blobs()
+                        && (too_wide
+                            || (config.bulk_threshold != u64::MAX
+                                && self
+                                    .client
+                                    .count_rows(&self.schema, &self.checkpoint)
+                                    .await?
+                                    > config.bulk_threshold));
+                    if use_bulk {
+                        let job_id = self.start_bulk_job().await?;
+                        self.checkpoint.cursor = Cursor::Bulk {
+                            job_id,
+                            locator: None,
+                            base: self.checkpoint.watermark.clone(),
+                        };
+                        continue;
+                    }
                     let req = query_request(&self.client, &self.schema, &soql);
                     let page: QueryPage = self.client.get_json(req).await?;
                     return self.rest_page(page).map(Some);
@@ -219,7 +284,7 @@ impl RecordReader {
     fn rest_page(&mut self, page: QueryPage) -> Result<Page, SalesforceError> {
         let mut records = Vec::with_capacity(page.records.len());
         let mut watermark = self.checkpoint.watermark.clone();
-        for r in &page.records {
+        for r in page.records {
             let (Some(id), Some(stamp)) = (
                 r.get("Id").and_then(Value::as_str),
                 r.get("SystemModstamp")
@@ -274,7 +339,10 @@ impl RecordReader {
         locator: Option<&str>,
         base: &crate::watermark::Watermark,
     ) -> Result<Page, SalesforceError> {
-        crate::bulk::wait_for_job(&self.client, job_id).await?;
+        if locator.is_none() {
+            // Later chunks exist only once the job is complete.
+            crate::bulk::wait_for_job(&self.client, job_id).await?;
+        }
         let chunk = crate::bulk::results(&self.client, job_id, locator).await?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -343,5 +411,29 @@ impl RecordReader {
             checkpoint: self.checkpoint.clone(),
             path: ReadPath::Bulk,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jobs run reads on a multi-threaded runtime: every public future must be `Send`.
+    #[test]
+    fn public_futures_are_send() {
+        fn send<T: Send>(_: T) {}
+        fn check(r: &mut RecordReader, c: &OrgClient, s: &ObjectSchema) {
+            send(r.next_page());
+            send(c.count_rows(s, &Checkpoint::full()));
+            send(c.blob("Attachment", "00P000000000000AAA", "Body"));
+            send(c.deleted_since("Account", &crate::DeleteCursor::default()));
+            send(c.all_ids(s));
+            send(c.retrieve_metadata(&[]));
+            send(c.undelete_records(&[]));
+            send(c.create_records("Account", Vec::new()));
+            send(c.load_limits());
+            send(c.fetch_records(s, &[]));
+        }
+        let _ = check;
     }
 }

@@ -3,7 +3,9 @@
 //! `attributes`, no compound or binary fields, integers as integers, other numbers as
 //! doubles, datetimes as `2026-03-02T09:00:00.000+0000`, empty Bulk cells as `null` — so
 //! the same record has the same bytes and row hash from either path, and a snapshot
-//! compare is a comparison of hashes.
+//! compare is a comparison of hashes. Calculated fields are left out (see
+//! [`ObjectSchema::is_stored`]): a record's bytes change only when its `SystemModstamp`
+//! does.
 
 use std::fmt::Write as _;
 
@@ -64,32 +66,37 @@ pub fn format_datetime(ms: i64) -> String {
         .to_string()
 }
 
-/// Formats epoch milliseconds for a SOQL literal: `2026-03-02T09:00:00.000Z`.
+/// Formats epoch milliseconds for a SOQL literal, floored to the second:
+/// `2026-03-02T09:00:00Z` (SOQL datetime literals take no fractional seconds).
 #[must_use]
 pub fn soql_datetime(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
+    DateTime::<Utc>::from_timestamp_millis(ms - ms.rem_euclid(1000))
         .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .format("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
 
 /// The canonical value of one field, from a REST JSON value.
-fn canonical_json(field_type: &str, v: &Value) -> Result<Value, RecordError> {
+fn canonical_json(field_type: &str, v: Value) -> Result<Value, RecordError> {
     Ok(match (field_type, v) {
         (_, Value::Null) => Value::Null,
-        ("int", Value::Number(n)) => n
+        ("int", Value::Number(n)) => match n
             .as_i64()
             .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-            .map_or_else(|| v.clone(), Value::from),
-        ("double" | "currency" | "percent", Value::Number(n)) => {
-            n.as_f64().map_or_else(|| v.clone(), Value::from)
-        }
+        {
+            Some(i) => Value::from(i),
+            None => Value::Number(n),
+        },
+        ("double" | "currency" | "percent", Value::Number(n)) => match n.as_f64() {
+            Some(f) => Value::from(f),
+            None => Value::Number(n),
+        },
         ("datetime", Value::String(s)) => Value::String(
-            parse_datetime(s)
+            parse_datetime(&s)
                 .map(format_datetime)
                 .ok_or_else(|| RecordError(format!("bad datetime {s:?}")))?,
         ),
-        _ => v.clone(),
+        (_, v) => v,
     })
 }
 
@@ -177,18 +184,19 @@ fn finish(
     })
 }
 
-/// A REST query record (or an org dump's `fields`) in canonical form.
+/// A REST query record (or an org dump's `fields`) in canonical form. Takes the record
+/// by value: its values move into the result instead of being copied.
 pub(crate) fn from_json(
     schema: &ObjectSchema,
-    record: &Map<String, Value>,
+    mut record: Map<String, Value>,
 ) -> Result<RecordVersion, RecordError> {
     let mut fields = Vec::with_capacity(record.len());
     let mut blobs = Vec::new();
     for f in &schema.fields {
-        if f.is_compound() {
+        if !ObjectSchema::is_stored(f) {
             continue;
         }
-        let Some(v) = record.get(&f.name) else {
+        let Some(v) = record.remove(&f.name) else {
             continue;
         };
         if f.is_blob() {
@@ -225,7 +233,7 @@ pub fn canonical_record(
     schema: &ObjectSchema,
     fields: &Map<String, Value>,
 ) -> Result<RecordVersion, String> {
-    from_json(schema, fields).map_err(|e| e.0)
+    from_json(schema, fields.clone()).map_err(|e| e.0)
 }
 
 #[cfg(test)]
@@ -248,6 +256,7 @@ mod tests {
                 {"name": "BillingAddress", "type": "address"},
                 {"name": "Logo", "type": "base64"},
                 {"name": "Founded", "type": "date"},
+                {"name": "Days_Left__c", "type": "double", "calculated": true},
             ]
         }))
         .unwrap()
@@ -260,7 +269,11 @@ mod tests {
         assert_eq!(parse_datetime("2026-03-02T10:00:00.000+01:00"), Some(a));
         assert_eq!(parse_datetime("2026-03-02T09:00:00Z"), Some(a));
         assert_eq!(format_datetime(a), "2026-03-02T09:00:00.000+0000");
-        assert_eq!(soql_datetime(a + 5), "2026-03-02T09:00:00.005Z");
+        assert_eq!(
+            soql_datetime(a + 999),
+            "2026-03-02T09:00:00Z",
+            "floored, never later"
+        );
         assert_eq!(parse_datetime("yesterday"), None);
     }
 
@@ -274,9 +287,9 @@ mod tests {
             "SystemModstamp": "2026-03-02T09:00:00.000+0000",
             "CreatedById": "005000000000001AAA", "LastModifiedById": "005000000000002AAA",
             "BillingAddress": {"city": "Paris"}, "Logo": "/services/data/v62.0/sobjects/Account/001/Logo",
-            "Founded": null
+            "Founded": null, "Days_Left__c": 12.0
         });
-        let a = from_json(&s, rest.as_object().unwrap()).unwrap();
+        let a = from_json(&s, rest.as_object().unwrap().clone()).unwrap();
         let header: Vec<(String, String)> = [
             ("Id", "id"),
             ("IsDeleted", "boolean"),
@@ -309,6 +322,10 @@ mod tests {
         assert!(b.blob_fields.is_empty());
         assert!(!a.record.contains("attributes") && !a.record.contains("Billing"));
         assert!(
+            !a.record.contains("Days_Left__c"),
+            "calculated fields are not stored"
+        );
+        assert!(
             a.record
                 .starts_with("{\"AnnualRevenue\":1500.0,\"CreatedById\"")
         );
@@ -321,7 +338,7 @@ mod tests {
     fn malformed_values_are_refused() {
         let s = schema();
         let no_id = json!({"SystemModstamp": "2026-03-02T09:00:00.000+0000"});
-        assert!(from_json(&s, no_id.as_object().unwrap()).is_err());
+        assert!(from_json(&s, no_id.as_object().unwrap().clone()).is_err());
         let header = vec![("NumberOfEmployees".to_owned(), "int".to_owned())];
         let row = csv::StringRecord::from(vec!["twelve"]);
         assert!(from_csv(&s, &header, &row).is_err());

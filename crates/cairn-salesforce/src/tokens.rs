@@ -13,15 +13,26 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
+use futures::future::BoxFuture;
+
 use crate::app::SalesforceApp;
 use crate::error::SalesforceError;
 use crate::oauth::TokenSet;
 use crate::secret::Secret;
 
-/// Told when the session was refreshed, so the caller can persist the new tokens.
+/// Told when the session was refreshed, so the caller can persist the new tokens; and
+/// asked for the stored tokens when a refresh token is refused, because with several
+/// processes (scale-out workers) another process may have rotated it a moment ago.
 pub trait TokenSink: Send + Sync {
     /// New tokens are in use (a rotated refresh token among them). Must return quickly.
     fn tokens_refreshed(&self, tokens: &TokenSet);
+
+    /// The tokens as currently stored (decrypted), if the sink can read them back. Only
+    /// asked after `invalid_grant`: if they hold a different refresh token, the session
+    /// adopts them instead of declaring the org disconnected.
+    fn stored_tokens(&self) -> BoxFuture<'_, Option<TokenSet>> {
+        Box::pin(async { None })
+    }
 }
 
 impl<F: Fn(&TokenSet) + Send + Sync> TokenSink for F {
@@ -57,6 +68,8 @@ pub struct Session {
     disconnected: parking_lot::Mutex<Option<String>>,
     sink: Arc<dyn TokenSink>,
     refreshes: AtomicU64,
+    /// Requests in flight to this org.
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Session {
@@ -73,6 +86,7 @@ impl Session {
     /// A session from stored tokens.
     #[must_use]
     pub fn new(app: SalesforceApp, tokens: TokenSet, sink: Arc<dyn TokenSink>) -> Self {
+        let slots = app.config().max_concurrent_requests.max(1);
         let lease = Lease {
             token: tokens.access_token.clone(),
             instance_url: tokens.instance_url.clone(),
@@ -86,6 +100,7 @@ impl Session {
             disconnected: parking_lot::Mutex::new(None),
             sink,
             refreshes: AtomicU64::new(0),
+            in_flight: tokio::sync::Semaphore::new(slots),
         }
     }
 
@@ -137,6 +152,15 @@ impl Session {
         SalesforceError::Disconnected { reason }
     }
 
+    /// A slot for one request to the org (held until its answer's headers arrive).
+    pub(crate) async fn request_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        // The semaphore is never closed.
+        self.in_flight
+            .acquire()
+            .await
+            .expect("the request semaphore is never closed")
+    }
+
     /// The token to use now.
     pub(crate) fn lease(&self) -> Result<Lease, SalesforceError> {
         self.check_connected()?;
@@ -174,6 +198,20 @@ impl Session {
                 Ok(())
             }
             Err(SalesforceError::Disconnected { reason }) => {
+                if let Some(stored) = self.sink.stored_tokens().await
+                    && stored.org_id == tokens.org_id
+                    && stored.refresh_token.is_some()
+                    && stored.refresh_token != tokens.refresh_token
+                {
+                    // Another process refreshed (and rotated) meanwhile: use its tokens.
+                    tracing::info!(org_id = %self.org_id, "adopting tokens refreshed by another process");
+                    *tokens = stored;
+                    let mut current = self.current.write();
+                    current.token = tokens.access_token.clone();
+                    current.instance_url = tokens.instance_url.clone();
+                    current.generation += 1;
+                    return Ok(());
+                }
                 tracing::warn!(org_id = %self.org_id, %reason, "the Salesforce refresh token was refused");
                 Err(self.disconnect(&reason))
             }

@@ -16,8 +16,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// Remembered versions beyond this many are dropped oldest-first: correctness is kept
-/// (a dropped entry can only make a version be read again), memory is bounded.
-pub const MAX_REMEMBERED: usize = 200_000;
+/// (a dropped entry can only make a version be read again), and the checkpoint a job
+/// persists after every page stays small (under a megabyte) even after a mass update.
+pub const MAX_REMEMBERED: usize = 20_000;
 
 /// The `SystemModstamp` an object has been read up to.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,6 +26,7 @@ pub mod dirs;
 pub mod error;
 pub mod index;
 pub mod keys;
+pub mod maintenance;
 pub mod marks;
 pub mod pack;
 pub mod segments;

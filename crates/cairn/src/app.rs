@@ -1,5 +1,6 @@
 //! Starting the application: open the meta store, build the mailer and the web state,
-//! serve the router on a bound listener, start background maintenance.
+//! serve the router on a bound listener, start background maintenance and, for roles
+//! with background work, the job workers and scheduler (`background`).
 //!
 //! `cairn serve`, `cairn demo` and the test kit all go through [`start`]; they differ only
 //! in the configuration, the clock and the role they pass.
@@ -57,14 +58,16 @@ pub struct RunningApp {
     pub state: AppState,
     server: RunningServer,
     stop_background: watch::Sender<bool>,
+    stop_jobs: cairn_jobs::CancellationToken,
     background: Vec<JoinHandle<()>>,
 }
 
 impl RunningApp {
-    /// Stops serving (letting in-flight requests finish), stops background work and closes
-    /// the meta store.
+    /// Stops serving (letting in-flight requests finish), stops background work (running
+    /// jobs go back to the queue) and closes the meta store.
     pub async fn shutdown(self) {
         let _ = self.stop_background.send(true);
+        self.stop_jobs.cancel();
         self.server.shutdown().await;
         for task in self.background {
             let _ = task.await;
@@ -157,9 +160,16 @@ pub async fn start(
     let router = cairn_web::build(state.clone(), surface);
     let server = cairn_web::serve(listener, router, tls.clone(), std::future::pending())?;
     let (stop_background, stopped) = watch::channel(false);
+    let stop_jobs = cairn_jobs::CancellationToken::new();
     let mut background = Vec::new();
     if matches!(options.role, Role::All | Role::Worker) {
         background.push(tokio::spawn(sweep_expired(state.clone(), stopped)));
+        background.extend(crate::background::start(
+            &config.jobs,
+            &store,
+            &options.clock,
+            &stop_jobs,
+        ));
     }
     Ok(RunningApp {
         local_url: cairn_web::local_base_url(local_addr, tls.is_some()),
@@ -168,6 +178,7 @@ pub async fn start(
         state,
         server,
         stop_background,
+        stop_jobs,
         background,
     })
 }

@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod background;
 pub mod config;
 pub mod error;
 

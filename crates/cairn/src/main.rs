@@ -9,6 +9,8 @@ mod config_cmd;
 mod demo;
 mod emulate;
 mod serve;
+mod vault_cmd;
+mod worker;
 
 use clap::{Parser, Subcommand};
 
@@ -24,6 +26,9 @@ struct Cli {
 enum Command {
     /// Run Cairn: portal, API and background work (or one of them with --role).
     Serve(serve::ServeArgs),
+    /// Run background work only (backups, restores, maintenance, the scheduler) against
+    /// the configured database: start more of these to scale out.
+    Worker(worker::WorkerArgs),
     /// Try Cairn on this machine: SQLite and local storage in a data directory, a demo
     /// administrator, and a mailbox page instead of email.
     Demo(demo::DemoArgs),
@@ -35,13 +40,15 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Inspect the configuration.
     Config(config_cmd::ConfigArgs),
+    /// Work with a vault directly: init, put, get, ls, check, forget, prune, stats.
+    Vault(vault_cmd::VaultArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();
     match run(cli) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             // `{:#}` prints the whole context chain on one line, without a backtrace dump.
             eprintln!("error: {error:#}");
@@ -50,19 +57,23 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<std::process::ExitCode> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
+            Command::Worker(args) => worker::run(args).await,
             Command::Demo(args) => demo::run(args).await,
             Command::Admin(args) => admin::run(args).await,
             Command::Emulate(args) => emulate::run(args).await,
             Command::Bench(args) => bench::run(args).await,
             Command::Config(args) => config_cmd::run(args),
+            // `check` reports problems through its exit status.
+            Command::Vault(args) => return vault_cmd::run(args).await,
         }
+        .map(|()| std::process::ExitCode::SUCCESS)
     })
 }
 

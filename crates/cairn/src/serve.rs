@@ -21,7 +21,12 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let config = crate::load_config(args.config.as_deref())?;
+    run_as(args.config.as_deref(), args.role).await
+}
+
+/// Runs Cairn in `role` with the configuration at `config` (and the environment).
+pub async fn run_as(config: Option<&std::path::Path>, role: Role) -> anyhow::Result<()> {
+    let config = crate::load_config(config)?;
     // The vault is unusable without the master key; refuse to start rather than fail at
     // the first backup.
     config.load_master_key()?;
@@ -30,14 +35,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.server.bind))?;
     let options = StartOptions {
         clock: SystemClock::shared(),
-        role: args.role,
+        role,
         demo: false,
     };
     let app = cairn::app::start(Arc::new(config), listener, options).await?;
     tracing::info!(
         url = %app.local_url,
         public_url = %app.public_url,
-        role = ?args.role,
+        role = ?role,
         "Cairn is running"
     );
     crate::shutdown_signal().await;

@@ -1,11 +1,17 @@
 //! `admin db copy`: whole-database copies between backends.
 
+use cairn_domain::entity::DiscoveredEntity;
 use cairn_domain::event::{Event, EventKind, EventOutcome};
-use cairn_domain::ids::SessionId;
-use cairn_domain::{EmailAddress, UserStatus};
+use cairn_domain::ids::{SessionId, SnapshotId};
+use cairn_domain::job::{JobLogLine, LogLevel};
+use cairn_domain::snapshot::{SnapshotEntity, UserCounters};
+use cairn_domain::{
+    EmailAddress, EntityCounters, EntityKind, EntityStatus, JobKind, NewJob, SnapshotOutcome,
+    SnapshotRecord, Tag, UserStatus,
+};
 use cairn_meta::copy::copy_database;
 use cairn_meta::testing::{TestDatabase, postgres_url_from_env};
-use cairn_meta::{ConnectOptions, EventQuery, MetaError, MetaStore, NewSession};
+use cairn_meta::{ConnectOptions, EventQuery, JobQuery, MetaError, MetaStore, NewSession};
 use chrono::Duration;
 
 use crate::accounts::seed;
@@ -69,7 +75,77 @@ async fn fill(store: &MetaStore) -> (cairn_domain::Account, cairn_domain::User) 
         .get_or_create("csrf", &[0, 255, 7], t0())
         .await
         .unwrap();
+    fill_backup_tables(store, &account).await;
     (account, user)
+}
+
+/// A task with a token, tagged entities, a snapshot and a job with a log line.
+async fn fill_backup_tables(store: &MetaStore, account: &cairn_domain::Account) {
+    let scope = store.account(account.id);
+    let task = crate::tasks::sf_task(account.id, "Org");
+    scope.tasks().create(&task).await.unwrap();
+    scope
+        .tasks()
+        .store_token(task.id, &[9, 9], t0())
+        .await
+        .unwrap();
+    let ids = scope
+        .entities()
+        .upsert_discovered(
+            task.id,
+            &[DiscoveredEntity {
+                kind: EntityKind::SalesforceObject,
+                name: "Account".into(),
+                external_id: "Account".into(),
+                email: None,
+            }],
+            EntityStatus::Scheduled,
+            t0(),
+        )
+        .await
+        .unwrap();
+    scope
+        .entities()
+        .save_cursor(ids[0], &serde_json::json!({"wm": "2025-01-01"}))
+        .await
+        .unwrap();
+    let tag = Tag::new("VIP", true, t0()).unwrap();
+    scope.tags().create(&tag).await.unwrap();
+    scope.tags().apply(tag.id, &ids).await.unwrap();
+    let snapshot = SnapshotRecord::new(
+        SnapshotId::new(),
+        task.id,
+        None,
+        t0(),
+        t0(),
+        SnapshotOutcome::Complete,
+        vec![SnapshotEntity {
+            entity_id: ids[0],
+            status: EntityStatus::Success,
+            counters: EntityCounters {
+                items: 3,
+                ..EntityCounters::default()
+            },
+        }],
+        vec![UserCounters {
+            entity_id: ids[0],
+            user: "005x".into(),
+            added: 3,
+            updated: 0,
+            deleted: 0,
+        }],
+    );
+    scope.snapshots().record(&snapshot).await.unwrap();
+    let job = scope
+        .jobs()
+        .enqueue(&NewJob::new(JobKind::Backup, t0()).for_task(task.id))
+        .await
+        .unwrap();
+    store
+        .jobs()
+        .log(job.id, &JobLogLine::new(t0(), LogLevel::Info, "first"))
+        .await
+        .unwrap();
 }
 
 async fn check_copy(from: &MetaStore, to: &MetaStore) {
@@ -131,6 +207,54 @@ async fn check_copy(from: &MetaStore, to: &MetaStore) {
             .unwrap(),
         vec![0, 255, 7]
     );
+
+    // The backup tables came across, and the log's id sequence continues past them.
+    for table in ["tasks", "entities", "tags", "entity_tags", "snapshots"] {
+        assert_eq!(rows(table), 1, "{table}");
+    }
+    assert_eq!(rows("snapshot_entities"), 1);
+    assert_eq!(rows("snapshot_users"), 1);
+    let jobs = to
+        .account(account.id)
+        .jobs()
+        .list(&JobQuery {
+            limit: 10,
+            ..JobQuery::default()
+        })
+        .await
+        .unwrap();
+    to.jobs()
+        .log(jobs[0].id, &JobLogLine::new(t0(), LogLevel::Info, "second"))
+        .await
+        .unwrap();
+    let logs = to
+        .account(account.id)
+        .jobs()
+        .logs(jobs[0].id, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        logs.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
+        ["first", "second"]
+    );
+    let tasks = to.account(account.id).tasks();
+    let task = &tasks.list(false).await.unwrap()[0];
+    assert_eq!(tasks.token(task.id).await.unwrap(), Some(vec![9, 9]));
+    let entity = &to
+        .account(account.id)
+        .entities()
+        .list(
+            task.id,
+            &cairn_meta::EntityQuery {
+                include_limited: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()[0];
+    assert!(entity.limited_access);
+    assert_eq!(entity.cursor, Some(serde_json::json!({"wm": "2025-01-01"})));
+    assert_eq!(entity.counters.items, 3);
 
     // A second copy into the now non-empty target is refused and changes nothing.
     let err = copy_database(from, to, |_| {}).await.unwrap_err();

@@ -292,6 +292,33 @@ async fn bulk_status_actions_and_delete(store: MetaStore) {
     assert_eq!(entities.count(task.id, &all()).await.unwrap(), 2);
     assert!(entities.get(ids[0]).await.unwrap().deleted_at.is_some());
 
+    // After the grace period they are listed for purging, and purged one by one.
+    let catalog = store.task_catalog();
+    assert!(
+        catalog
+            .deleted_entities_before(t0() - chrono::Duration::seconds(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let due = catalog.deleted_entities_before(t0()).await.unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| (d.account, d.task, d.entity))
+            .collect::<Vec<_>>(),
+        vec![(a.id, task.id, ids[0]), (a.id, task.id, ids[1])]
+    );
+    assert!(
+        !catalog.purge_entity(a.id, ids[2]).await.unwrap(),
+        "live: kept"
+    );
+    assert!(
+        !catalog.purge_entity(b.id, ids[0]).await.unwrap(),
+        "other account"
+    );
+    assert!(catalog.purge_entity(a.id, ids[0]).await.unwrap());
+    assert!(entities.get(ids[0]).await.unwrap_err().is_not_found());
+
     // Entities of a task in another account cannot be created through this scope.
     let err = store
         .account(b.id)

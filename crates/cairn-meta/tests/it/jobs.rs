@@ -54,6 +54,15 @@ async fn enqueue_is_idempotent_by_dedupe_key(store: MetaStore) {
         3
     );
 
+    // A job for another account's task is refused.
+    let foreign = NewJob::new(JobKind::Backup, t0()).for_task(task.id);
+    let err = store
+        .account(b.id)
+        .jobs()
+        .enqueue(&foreign)
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
     // The key is global, but another account never gets this account's job back.
     let err = store
         .account(b.id)
@@ -459,7 +468,51 @@ async fn concurrent_claimers_never_share_a_job(store: MetaStore) {
     assert_eq!(unique, expected);
 }
 
+async fn jobs_of_one_task_and_kind_run_one_at_a_time(store: MetaStore) {
+    let (a, _) = seed(&store, "ada@example.com", UserStatus::Active).await;
+    let tasks = store.account(a.id).tasks();
+    let one = sf_task(a.id, "One");
+    let two = sf_task(a.id, "Two");
+    tasks.create(&one).await.unwrap();
+    tasks.create(&two).await.unwrap();
+    let jobs = store.account(a.id).jobs();
+    let queue = store.jobs();
+    let backup = |task| NewJob::new(JobKind::Backup, t0()).for_task(task);
+    let first = jobs.enqueue(&backup(one.id)).await.unwrap().id;
+    let second = jobs.enqueue(&backup(one.id)).await.unwrap().id;
+    let other = jobs.enqueue(&backup(two.id)).await.unwrap().id;
+    let restore = jobs
+        .enqueue(&NewJob::new(JobKind::Restore, t0()).for_task(one.id))
+        .await
+        .unwrap()
+        .id;
+    let kinds = &[JobKind::Backup, JobKind::Restore];
+
+    let c1 = queue.claim("w", kinds, t0(), LEASE).await.unwrap().unwrap();
+    let c2 = queue.claim("w", kinds, t0(), LEASE).await.unwrap().unwrap();
+    let c3 = queue.claim("w", kinds, t0(), LEASE).await.unwrap().unwrap();
+    assert_eq!(
+        [c1.job.id, c2.job.id, c3.job.id],
+        [first, other, restore],
+        "the second backup of task one waits"
+    );
+    assert!(
+        queue
+            .claim("w", kinds, t0(), LEASE)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    queue
+        .finish(first, c1.token, &JobOutcome::Succeeded, None, t0())
+        .await
+        .unwrap();
+    let next = queue.claim("w", kinds, t0(), LEASE).await.unwrap().unwrap();
+    assert_eq!(next.job.id, second);
+}
+
 crate::contract_tests!(
+    jobs_of_one_task_and_kind_run_one_at_a_time,
     enqueue_is_idempotent_by_dedupe_key,
     claim_heartbeat_progress_finish,
     an_expired_lease_is_taken_over_and_the_job_completes_once,

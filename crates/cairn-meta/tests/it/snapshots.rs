@@ -125,6 +125,20 @@ async fn record_get_list_and_history(store: MetaStore) {
     assert_eq!(account.last_snapshot_id, Some(recorded[2].id));
     assert_eq!(account.last_backup_at, Some(t0() + Duration::days(2)));
     assert_eq!(account.status, EntityStatus::Success);
+
+    // Paused while a run was going: the run's counters land, the pause stays.
+    scope
+        .entities()
+        .apply_action(&ids[1..], cairn_domain::entity::EntityAction::Pause)
+        .await
+        .unwrap();
+    let mut later = recorded[2].clone();
+    later.id = SnapshotId::new();
+    later.taken_at += Duration::days(1);
+    scope.snapshots().record(&later).await.unwrap();
+    let contact = scope.entities().get(ids[1]).await.unwrap();
+    assert_eq!(contact.status, EntityStatus::Paused);
+    assert_eq!(contact.last_snapshot_id, Some(later.id));
 }
 
 async fn a_bad_record_writes_nothing(store: MetaStore) {

@@ -4,9 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod budget;
+mod fake_server;
 mod metadata;
 mod oauth;
 mod read;
 mod resume;
 mod session;
 mod support;
+mod writes;

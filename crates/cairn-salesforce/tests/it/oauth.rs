@@ -5,7 +5,7 @@ use cairn_salesforce::{
     Environment, ErrorKind, Pkce, SalesforceApp, SalesforceError, random_state,
 };
 
-use super::support::{REDIRECT, app, browser, connected, start_org};
+use super::support::{REDIRECT, app, browser, config, connected, options, start_org, start_with};
 
 #[tokio::test]
 async fn the_flow_connects_and_the_session_works() {
@@ -94,4 +94,48 @@ async fn denial_forged_state_pkce_mismatch_and_bad_codes_fail_clearly() {
         .await
         .unwrap_err();
     assert!(matches!(e, SalesforceError::OAuth { .. }), "{e}");
+}
+
+#[tokio::test]
+async fn a_sandbox_over_https_connects_through_the_sandbox_host_with_the_extra_ca() {
+    let sf = start_with(cairn_emulator::salesforce::SalesforceOptions {
+        tls: true,
+        sandbox: true,
+        ..options(9)
+    })
+    .await;
+    assert!(sf.base_url().starts_with("https://"));
+    let app = app(&sf);
+    let state = random_state();
+    let pkce = Pkce::generate();
+    let url = app.authorize_url(Environment::Sandbox, REDIRECT, &state, &pkce);
+    assert!(
+        url.as_str().contains("/test/services/oauth2/authorize"),
+        "{url}"
+    );
+    let params = browser(&sf, &url, "allow").await;
+    let code = SalesforceApp::callback_code(&params, &state).unwrap();
+    let tokens = app
+        .exchange_code(Environment::Sandbox, &code, &pkce, REDIRECT)
+        .await
+        .unwrap();
+    assert_eq!(tokens.environment, Environment::Sandbox);
+    let client = super::support::client_with(
+        &app,
+        tokens,
+        std::sync::Arc::new(cairn_salesforce::DiscardTokens),
+        std::sync::Arc::new(cairn_salesforce::ApiBudget::new(100)),
+    );
+    client.describe("Account").await.unwrap();
+
+    // Without the emulator's CA the TLS handshake fails: nothing is trusted by accident.
+    let mut untrusting = config(&sf);
+    untrusting.ca_pem = None;
+    untrusting.retry.max_retries = 0;
+    let app = SalesforceApp::new(untrusting).unwrap();
+    let e = app
+        .exchange_code(Environment::Sandbox, "code", &pkce, REDIRECT)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, SalesforceError::Transport { .. }), "{e}");
 }

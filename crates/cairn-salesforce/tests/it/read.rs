@@ -222,3 +222,35 @@ async fn blob_bodies_stream_with_the_dumped_hashes() {
     assert_eq!(e.kind(), cairn_salesforce::ErrorKind::NotFound, "{e}");
     assert!(client.blob("Attachment", "../../x", "Body").await.is_err());
 }
+
+#[tokio::test]
+async fn live_reads_by_id_match_the_incremental_read() {
+    let sf = start_org(24).await;
+    let app = super::support::app(&sf);
+    let client = super::support::connected(&sf, &app).await;
+    let schema = Arc::new(client.describe("Contact").await.unwrap());
+    let mut reader = client
+        .read_records(schema.clone(), cairn_salesforce::Checkpoint::full())
+        .unwrap();
+    let page = reader.next_page().await.unwrap().unwrap();
+    let read: Vec<_> = page.records.iter().filter(|r| !r.deleted).take(5).collect();
+    let mut ids: Vec<String> = read.iter().map(|r| r.key.clone()).collect();
+    ids.push("003000000000000AAA".into());
+    let deleted = page.records.iter().find(|r| r.deleted);
+    ids.extend(deleted.map(|r| r.key.clone()));
+    let live = client.fetch_records(&schema, &ids).await.unwrap();
+    assert_eq!(live.len(), ids.len());
+    for (got, read) in live.iter().zip(&read) {
+        assert_eq!(got.as_ref().unwrap(), *read);
+    }
+    assert!(
+        live[5..].iter().all(Option::is_none),
+        "unknown and deleted ids are not live"
+    );
+    assert!(
+        client
+            .fetch_records(&schema, &["x'; DROP".into()])
+            .await
+            .is_err()
+    );
+}

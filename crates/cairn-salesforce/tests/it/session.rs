@@ -97,3 +97,54 @@ async fn a_revoked_refresh_token_disconnects_the_task() {
         "no more calls once disconnected"
     );
 }
+
+/// A token store shared by two "processes" (two sessions of the same org).
+#[derive(Default)]
+struct Store(parking_lot::Mutex<Option<TokenSet>>);
+
+impl TokenSink for Store {
+    fn tokens_refreshed(&self, tokens: &TokenSet) {
+        *self.0.lock() = Some(tokens.clone());
+    }
+    fn stored_tokens(&self) -> futures::future::BoxFuture<'_, Option<TokenSet>> {
+        let t = self.0.lock().clone();
+        Box::pin(async move { t })
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_token_rotated_by_another_process_is_adopted() {
+    let sf = start_org(13).await;
+    sf.control().apply_settings(&Settings {
+        rotate_refresh_tokens: Some(true),
+        ..Settings::default()
+    });
+    let app = app(&sf);
+    let tokens = connect(&sf, &app).await;
+    let store = Arc::new(Store::default());
+    *store.0.lock() = Some(tokens.clone());
+    let budget = Arc::new(ApiBudget::new(100));
+    let a = OrgClient::new(
+        Arc::new(cairn_salesforce::Session::new(
+            app.clone(),
+            tokens.clone(),
+            store.clone(),
+        )),
+        budget.clone(),
+    );
+    let b = OrgClient::new(
+        Arc::new(cairn_salesforce::Session::new(
+            app.clone(),
+            tokens,
+            store.clone(),
+        )),
+        budget,
+    );
+    sf.control().expire_sessions();
+    a.describe_global().await.unwrap();
+    assert_eq!(a.session().refresh_count(), 1);
+    // b still holds the rotated-away refresh token: the org answers invalid_grant.
+    b.describe("Account").await.unwrap();
+    assert!(b.session().disconnected_reason().is_none());
+    assert_eq!(b.session().tokens().await, store.0.lock().clone().unwrap());
+}

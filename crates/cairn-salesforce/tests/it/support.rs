@@ -18,20 +18,23 @@ use url::Url;
 
 pub const REDIRECT: &str = "https://cairn.example.com/oauth/salesforce/callback";
 
-pub async fn start_org(seed: u64) -> RunningSalesforce {
+pub fn options(seed: u64) -> SalesforceOptions {
+    SalesforceOptions {
+        seed,
+        profile: Profile::Small,
+        clock_running: false,
+        threads: 2,
+        ..SalesforceOptions::default()
+    }
+}
+
+pub async fn start_with(opts: SalesforceOptions) -> RunningSalesforce {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    salesforce::start(
-        listener,
-        SalesforceOptions {
-            seed,
-            profile: Profile::Small,
-            clock_running: false,
-            threads: 2,
-            ..SalesforceOptions::default()
-        },
-    )
-    .await
-    .unwrap()
+    salesforce::start(listener, opts).await.unwrap()
+}
+
+pub async fn start_org(seed: u64) -> RunningSalesforce {
+    start_with(options(seed)).await
 }
 
 pub fn config(sf: &RunningSalesforce) -> SalesforceConfig {
@@ -40,6 +43,7 @@ pub fn config(sf: &RunningSalesforce) -> SalesforceConfig {
         SalesforceConfig::new(c.client_id.clone(), Secret::new(c.client_secret.clone()));
     config.production_login_url = Url::parse(&sf.login_url(EmuEnv::Production)).unwrap();
     config.sandbox_login_url = Url::parse(&sf.login_url(EmuEnv::Sandbox)).unwrap();
+    config.ca_pem = sf.ca_pem().map(str::to_owned);
     config.retry = RetryPolicy {
         max_retries: 8,
         backoff_base: Duration::from_millis(2),
@@ -70,10 +74,11 @@ pub async fn browser(
     authorize_url: &Url,
     decision: &str,
 ) -> Vec<(String, String)> {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let mut http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    if let Some(pem) = sf.ca_pem() {
+        http = http.add_root_certificate(reqwest::Certificate::from_pem(pem.as_bytes()).unwrap());
+    }
+    let http = http.build().unwrap();
     let page = http.get(authorize_url.clone()).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let c = sf.credentials();

@@ -248,18 +248,60 @@ pub async fn put_dir(vault: &Vault, root: &Path, options: PutOptions) -> Result<
 
     let read_count = jobs.len() as u64;
     let writer = vault.writer();
-    let results = match read_files(&writer, jobs.clone(), options.threads).await {
-        Ok(r) => r,
+    let written = write_content(&writer, dirs, jobs, reused, options.threads).await;
+    let (root_id, counters, dir_count) = match written {
+        Ok(v) => v,
         // A failed upload surfaces in the workers as a closed channel; report its cause.
         Err(e) => return Err(writer.finish().await.err().unwrap_or(e)),
     };
+    let write = writer.finish().await?;
+
+    let mut labels = options.labels;
+    labels.insert("source".into(), source);
+    let mut manifest = SnapshotManifest::new(labels);
+    manifest.entities.insert(
+        FILES_ENTITY.into(),
+        EntityManifest {
+            tree: Some(root_id),
+            counters: EntityCounters {
+                added,
+                updated: read_count.saturating_sub(added),
+                deleted,
+                ..counters
+            },
+            ..EntityManifest::default()
+        },
+    );
+    vault.write_snapshot(&manifest).await?;
+    Ok(PutReport {
+        snapshot: manifest.id,
+        parent: parent.map(|p| p.id),
+        files: counters.items,
+        dirs: dir_count,
+        bytes: counters.bytes,
+        files_read: read_count,
+        files_unchanged: counters.items - read_count,
+        write,
+    })
+}
+
+/// Reads the changed files and writes every tree; returns the root tree, the counters
+/// and the number of directories below the root.
+async fn write_content(
+    writer: &ChunkWriter,
+    dirs: Vec<ScannedDir>,
+    jobs: Vec<(usize, usize, PathBuf)>,
+    mut reused: Vec<Vec<Option<Content>>>,
+    threads: usize,
+) -> Result<(ChunkId, EntityCounters, u64)> {
+    let results = read_files(writer, jobs.clone(), threads).await?;
     for ((d, e, _), content) in jobs.iter().zip(results) {
         reused[*d][*e] = Some(content);
     }
 
     // Trees bottom-up (children have larger indices than their parents).
     let tree_writer = writer.clone();
-    let (root_id, counters, dir_count) = tokio::task::spawn_blocking(move || -> Result<_> {
+    tokio::task::spawn_blocking(move || -> Result<_> {
         let mut ids: Vec<Option<ChunkId>> = vec![None; dirs.len()];
         let mut counters = EntityCounters::default();
         for d in (0..dirs.len()).rev() {
@@ -297,36 +339,7 @@ pub async fn put_dir(vault: &Vault, root: &Path, options: PutOptions) -> Result<
         Ok((root, counters, dirs.len() as u64 - 1))
     })
     .await
-    .map_err(|e| VaultError::Worker(e.to_string()))??;
-
-    let write = writer.finish().await?;
-    let mut labels = options.labels;
-    labels.insert("source".into(), source);
-    let mut manifest = SnapshotManifest::new(labels);
-    manifest.entities.insert(
-        FILES_ENTITY.into(),
-        EntityManifest {
-            tree: Some(root_id),
-            counters: EntityCounters {
-                added,
-                updated: read_count.saturating_sub(added),
-                deleted,
-                ..counters
-            },
-            ..EntityManifest::default()
-        },
-    );
-    vault.write_snapshot(&manifest).await?;
-    Ok(PutReport {
-        snapshot: manifest.id,
-        parent: parent.map(|p| p.id),
-        files: counters.items,
-        dirs: dir_count,
-        bytes: counters.bytes,
-        files_read: read_count,
-        files_unchanged: counters.items - read_count,
-        write,
-    })
+    .map_err(|e| VaultError::Worker(e.to_string()))?
 }
 
 /// Chunks `jobs` on `threads` blocking workers; results in job order.

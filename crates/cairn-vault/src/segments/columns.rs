@@ -18,6 +18,7 @@
 //! Row groups are encoded independently into their own buffers (so several can be encoded
 //! in parallel) and spliced into the file with `append_column`.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -266,12 +267,37 @@ pub fn decode_group(
     schema: &SchemaDescPtr,
     rg: &RowGroupMetaData,
     projection: Projection,
+    rows_wanted: Range<usize>,
 ) -> parquet::errors::Result<Vec<Row>> {
-    let n = usize::try_from(rg.num_rows()).unwrap_or(0);
+    let total = usize::try_from(rg.num_rows()).unwrap_or(0);
+    if rows_wanted.end > total || rows_wanted.start > rows_wanted.end {
+        return Err(parquet::errors::ParquetError::General(format!(
+            "rows {rows_wanted:?} outside a row group of {total}"
+        )));
+    }
+    let n = rows_wanted.len();
     let mut rows: Vec<Row> = Vec::with_capacity(n);
     for i in projection.columns() {
-        let pages = SerializedPageReader::new(window.clone(), rg.column(i), n, None)?;
-        let reader = get_column_reader(schema.column(i), Box::new(pages));
+        let pages = SerializedPageReader::new(window.clone(), rg.column(i), total, None)?;
+        let mut reader = get_column_reader(schema.column(i), Box::new(pages));
+        // Whole pages before the wanted rows are skipped without being decompressed.
+        if rows_wanted.start > 0 {
+            let skipped = match &mut reader {
+                ColumnReader::ByteArrayColumnReader(r) => r.skip_records(rows_wanted.start)?,
+                ColumnReader::Int64ColumnReader(r) => r.skip_records(rows_wanted.start)?,
+                ColumnReader::BoolColumnReader(r) => r.skip_records(rows_wanted.start)?,
+                ColumnReader::FixedLenByteArrayColumnReader(r) => {
+                    r.skip_records(rows_wanted.start)?
+                }
+                _ => 0,
+            };
+            if skipped != rows_wanted.start {
+                return Err(parquet::errors::ParquetError::General(format!(
+                    "column {i} ended while skipping to row {}",
+                    rows_wanted.start
+                )));
+            }
+        }
         let check = |got: usize| {
             if got == n {
                 Ok(())

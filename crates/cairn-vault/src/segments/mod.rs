@@ -151,7 +151,8 @@ impl Row {
 /// Tuning of the segment writer and readers.
 #[derive(Debug, Clone)]
 pub struct SegmentOptions {
-    /// Bytes of buffered rows above which the writer spills a sorted run to a temp file.
+    /// Bytes of rows a writer buffers in total: when half of it is full, that half is
+    /// sorted and spilled to a temp file in the background while the other half fills.
     pub memory_budget: usize,
     /// Maximum rows per Parquet row group.
     pub group_rows: usize,
@@ -171,7 +172,7 @@ pub struct SegmentOptions {
 impl Default for SegmentOptions {
     fn default() -> Self {
         Self {
-            memory_budget: 96 << 20,
+            memory_budget: 128 << 20,
             group_rows: 8192,
             group_bytes: 8 << 20,
             max_segment_rows: 4_000_000,

@@ -152,10 +152,22 @@ impl Segment {
         rg: usize,
         projection: Projection,
     ) -> Result<Vec<Row>> {
+        let all = 0..usize::try_from(self.group(rg).num_rows()).unwrap_or(0);
+        self.read_rows(rg, projection, all).await
+    }
+
+    /// Reads rows `rows` of row group `rg` (decoding on the blocking pool).
+    pub(super) async fn read_rows(
+        self: &Arc<Self>,
+        rg: usize,
+        projection: Projection,
+        rows: Range<usize>,
+    ) -> Result<Vec<Row>> {
         let window = Arc::new(self.window(self.column_range(rg, projection)).await?);
         let seg = self.clone();
         tokio::task::spawn_blocking(move || {
-            columns::decode_group(&window, &seg.store.inner.schema, seg.group(rg), projection)
+            let schema = &seg.store.inner.schema;
+            columns::decode_group(&window, schema, seg.group(rg), projection, rows)
                 .map_err(|e| corrupt(&seg.object, format!("row group {rg}: {e}")))
         })
         .await
@@ -193,8 +205,7 @@ impl Segment {
             if projection == Projection::KEYS {
                 out.extend(keys.into_iter().skip(start).take(end - start));
             } else {
-                let full = self.read_group(rg, projection).await?;
-                out.extend(full.into_iter().skip(start).take(end - start));
+                out.extend(self.read_rows(rg, projection, start..end).await?);
             }
         }
         Ok(out)

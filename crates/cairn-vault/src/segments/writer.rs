@@ -40,6 +40,7 @@ pub struct SegmentWriter {
     buf: Vec<Row>,
     buf_bytes: usize,
     runs: Vec<std::fs::File>,
+    spilling: Option<JoinHandle<Result<std::fs::File>>>,
     spill_dir: Option<tempfile::TempDir>,
     spill_key: crate::crypto::SubKey,
 }
@@ -51,15 +52,16 @@ impl SegmentWriter {
             buf: Vec::new(),
             buf_bytes: 0,
             runs: Vec::new(),
+            spilling: None,
             spill_dir: None,
             spill_key: DataKey::generate().derive("cairn 2026 segment spill v1"),
         }
     }
 
-    /// Number of sorted runs spilled to disk so far.
+    /// Number of sorted runs spilled (or being spilled) to disk so far.
     #[must_use]
     pub fn spilled_runs(&self) -> usize {
-        self.runs.len()
+        self.runs.len() + usize::from(self.spilling.is_some())
     }
 
     /// Adds one version.
@@ -75,13 +77,22 @@ impl SegmentWriter {
         let row = Row::from_version(version);
         self.buf_bytes += row.mem_size();
         self.buf.push(row);
-        if self.buf_bytes > self.store.inner.opts.memory_budget {
+        // Half the budget fills while the other half is being spilled in the background.
+        if self.buf_bytes > self.store.inner.opts.memory_budget / 2 {
             self.spill().await?;
         }
         Ok(())
     }
 
+    async fn wait_spill(&mut self) -> Result<()> {
+        if let Some(task) = self.spilling.take() {
+            self.runs.push(task.await.map_err(write_err)??);
+        }
+        Ok(())
+    }
+
     async fn spill(&mut self) -> Result<()> {
+        self.wait_spill().await?;
         let dir = match &self.spill_dir {
             Some(d) => d.path().to_owned(),
             None => {
@@ -104,13 +115,10 @@ impl SegmentWriter {
         let mut rows = std::mem::take(&mut self.buf);
         self.buf_bytes = 0;
         let key = self.spill_key.clone();
-        let file = tokio::task::spawn_blocking(move || {
+        self.spilling = Some(tokio::task::spawn_blocking(move || {
             sort_rows(&mut rows);
             write_run(&dir, &key, rows)
-        })
-        .await
-        .map_err(write_err)??;
-        self.runs.push(file);
+        }));
         Ok(())
     }
 
@@ -120,7 +128,8 @@ impl SegmentWriter {
     /// # Errors
     /// Store, encoding or spill errors; segments already uploaded by a failed call are
     /// unreferenced and left for prune.
-    pub async fn finish(self) -> Result<Vec<SegmentRef>> {
+    pub async fn finish(mut self) -> Result<Vec<SegmentRef>> {
+        self.wait_spill().await?;
         let Self {
             store,
             mut buf,

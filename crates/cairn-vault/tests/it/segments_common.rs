@@ -97,3 +97,16 @@ pub fn assert_row_is(row: &Row, v: &RecordVersion) {
     assert_eq!(row.chunks, v.chunks);
     assert_eq!(row.row_hash, Row::hash_record(&v.record));
 }
+
+/// Incompressible text, so the segment spans several blocks.
+pub fn noise(seed: u64, len: usize) -> String {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect()
+}

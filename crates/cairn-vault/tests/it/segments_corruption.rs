@@ -90,16 +90,3 @@ async fn another_accounts_key_cannot_read_a_segment() {
     let err = other.lookup(&list, "k").await.unwrap_err();
     assert!(matches!(err, VaultError::Integrity { .. }), "{err}");
 }
-
-/// Incompressible text, so the segment spans several blocks.
-fn noise(seed: u64, len: usize) -> String {
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            char::from(b'a' + (x % 26) as u8)
-        })
-        .collect()
-}

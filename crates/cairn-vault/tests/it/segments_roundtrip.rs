@@ -24,7 +24,7 @@ proptest! {
     #[test]
     fn random_streams_round_trip(
         ops in proptest::collection::vec((0u16..60, 0i64..5, any::<bool>(), "[a-z\"\\\\é]{0,40}"), 0..300),
-        budget in prop_oneof![Just(512usize), Just(64 << 20)],
+        budget in prop_oneof![Just(4096usize), Just(64 << 20)],
     ) {
         rt().block_on(async {
             let opts = SegmentOptions { memory_budget: budget, group_rows: 7, max_segment_rows: 50, ..small_groups() };

@@ -4,6 +4,8 @@
 
 mod dropbox_emulator;
 mod sf_emulator;
+mod vault;
+pub mod vault_records;
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
@@ -26,12 +28,20 @@ enum Scenario {
     /// Salesforce emulator: generate the large org (1M+ records), then read it back with
     /// queryAll pages of 2,000 over loopback HTTP.
     SfEmulator,
+    /// Vault record segments (temporary; to be folded into `cairn bench vault`): write 1M
+    /// records, diff two 1M states, look one key up through 30 deltas.
+    VaultRecords(vault_records::RecordsBenchOptions),
+    /// The vault against restic on a deterministic 2 GiB / 10k-file data set: put and
+    /// get throughput, stored bytes, incremental put, peak RSS.
+    Vault(vault::VaultBenchArgs),
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let report = match args.scenario {
         Scenario::DropboxEmulator(a) => dropbox_emulator::run(a).await?,
         Scenario::SfEmulator => sf_emulator::run().await?,
+        Scenario::VaultRecords(opts) => Value::Object(vault_records::run(&opts).await?),
+        Scenario::Vault(a) => vault::run(a).await?,
     };
     print_report(&report, args.json);
     Ok(())

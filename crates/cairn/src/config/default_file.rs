@@ -85,6 +85,14 @@ reset_link_minutes = {reset}
 # Or the key itself (prefer the file, or the CAIRN_VAULT__MASTER_KEY variable).
 # master_key = "<64 hex digits>"
 
+[jobs]
+# Background jobs (backups, restores, maintenance) one process runs at once.
+workers = {workers}
+# A job whose worker stops heartbeating this long is taken over by another worker.
+lease_seconds = {lease_seconds}
+# How often the scheduler looks for due backups.
+scheduler_interval_seconds = {scheduler_interval_seconds}
+
 # Data-center regions offered at sign-up. An account's region is fixed once chosen.
 "#,
         data_dir = quoted(&d.data_dir.display().to_string()),
@@ -102,6 +110,9 @@ reset_link_minutes = {reset}
         classes = a.password_character_classes,
         activation = a.activation_link_hours,
         reset = a.reset_link_minutes,
+        workers = d.jobs.workers,
+        lease_seconds = d.jobs.lease_seconds,
+        scheduler_interval_seconds = d.jobs.scheduler_interval_seconds,
     );
     for region in &d.regions {
         let _ = write!(

@@ -39,6 +39,8 @@ pub struct Config {
     pub regions: Vec<Region>,
     /// Backup storage and the master key.
     pub vault: VaultConfig,
+    /// Background workers and the scheduler.
+    pub jobs: JobsConfig,
 }
 
 impl Default for Config {
@@ -51,6 +53,7 @@ impl Default for Config {
             auth: AuthSettings::default(),
             regions: vec![Region::local()],
             vault: VaultConfig::default(),
+            jobs: JobsConfig::default(),
         }
     }
 }
@@ -138,6 +141,29 @@ pub struct VaultConfig {
     pub master_key: Option<Secret>,
 }
 
+/// `[jobs]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Jobs one process runs at once (`cairn serve`, `cairn worker`).
+    pub workers: usize,
+    /// How long a claimed job stays with its worker without a heartbeat; a crashed
+    /// worker's job is taken over after this. Heartbeats come every third of it.
+    pub lease_seconds: u64,
+    /// How often the scheduler looks for due backups.
+    pub scheduler_interval_seconds: u64,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            lease_seconds: 60,
+            scheduler_interval_seconds: 30,
+        }
+    }
+}
+
 impl Config {
     /// Loads the configuration: defaults, then the file at `path` if given, then the
     /// `CAIRN_*` variables among `env`.
@@ -217,6 +243,18 @@ impl Config {
         }
         if self.server.max_body_bytes < 1024 {
             problems.push("server.max_body_bytes must be at least 1024".to_owned());
+        }
+        if self.jobs.workers == 0 {
+            problems.push(
+                "jobs.workers must be at least 1 (use `serve --role api` for no background work)"
+                    .to_owned(),
+            );
+        }
+        if self.jobs.lease_seconds < 6 {
+            problems.push("jobs.lease_seconds must be at least 6".to_owned());
+        }
+        if self.jobs.scheduler_interval_seconds == 0 {
+            problems.push("jobs.scheduler_interval_seconds must be at least 1".to_owned());
         }
         if self.database.max_connections == 0 {
             problems.push("database.max_connections must be at least 1".to_owned());

@@ -21,6 +21,7 @@ fn the_default_file_parses_back_to_the_defaults() {
         "[mail]",
         "[auth]",
         "[vault]",
+        "[jobs]",
         "[[regions]]",
     ] {
         assert!(text.contains(section), "{section} missing");
@@ -157,5 +158,25 @@ fn master_key_comes_from_the_secret_or_the_file() {
             .unwrap_err()
             .to_string()
             .contains("vault.master_key")
+    );
+}
+
+#[test]
+fn jobs_settings_come_from_the_file_and_environment_and_are_checked() {
+    let config = Config::from_toml_and_env(
+        "[jobs]\nworkers = 4\n",
+        "cairn.toml",
+        vars(&[("CAIRN_JOBS__LEASE_SECONDS", "120")]),
+    )
+    .unwrap();
+    assert_eq!(config.jobs.workers, 4);
+    assert_eq!(config.jobs.lease_seconds, 120);
+    assert_eq!(config.jobs.scheduler_interval_seconds, 30);
+    let err = Config::from_toml_and_env("[jobs]\nworkers = 0\nlease_seconds = 1\n", "x", vars(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("jobs.workers") && err.contains("jobs.lease_seconds"),
+        "{err}"
     );
 }

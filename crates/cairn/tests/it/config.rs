@@ -64,3 +64,35 @@ fn serve_refuses_to_start_without_a_master_key() {
         "{stderr}"
     );
 }
+
+#[test]
+fn worker_reads_the_same_configuration_and_refuses_bad_jobs_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cairn.toml");
+    std::fs::write(&file, "[jobs]\nworkers = 0\n").unwrap();
+    let output = cairn(
+        dir.path(),
+        &["worker", "--config", file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("jobs.workers must be at least 1"),
+        "{stderr}"
+    );
+
+    // A valid configuration without a master key: refused before any work starts.
+    std::fs::write(&file, "[jobs]\nworkers = 3\n").unwrap();
+    let output = cairn(
+        dir.path(),
+        &["worker", "--config", file.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("no master key"),
+        "{}",
+        text(&output.stderr)
+    );
+}

@@ -7,6 +7,7 @@
 
 mod admin;
 mod config;
+mod vault;
 
 use std::path::Path;
 use std::process::{Command, Output};
