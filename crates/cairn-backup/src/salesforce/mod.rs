@@ -109,7 +109,8 @@ impl SalesforceBackup {
         }
         let started_at = ctx.clock.now();
         let scope = ctx.store.account(task.account_id);
-        let Some(sealed) = scope.tasks().token(task.id).await? else {
+        let sealed = scope.tasks().token(task.id).await?;
+        let Some(sealed) = sealed else {
             let message = "The task is not connected to Salesforce: authenticate it first.";
             progress.log(LogLevel::Error, message).await;
             return Ok(RunOutcome::ended(RunStatus::Disconnected, message));
