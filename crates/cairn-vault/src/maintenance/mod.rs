@@ -1,8 +1,9 @@
 //! Maintenance: `check`, `forget`, `prune`, `stats`, `rebuild-catalog`.
 //!
 //! Prune needs to know which chunks record segments use; the vault core does not read
-//! segments itself, so callers pass a [`SegmentChunkRefs`] (the segments module provides
-//! the real one; [`NoSegmentRefs`] is for vaults without segment chunk references).
+//! segments itself, so callers pass a [`SegmentChunkRefs`]: the vault's
+//! [`SegmentStore`](crate::segments::SegmentStore) (which reads only the segments' chunk
+//! column), or [`NoSegmentRefs`] for vaults without record segments.
 
 mod check;
 mod live;
@@ -30,6 +31,17 @@ pub trait SegmentChunkRefs: Send + Sync {
         &'a self,
         segment: &'a SegmentRef,
     ) -> BoxFuture<'a, Result<Vec<ChunkId>>>;
+}
+
+impl SegmentChunkRefs for crate::segments::SegmentStore {
+    fn referenced_chunks<'a>(
+        &'a self,
+        segment: &'a SegmentRef,
+    ) -> BoxFuture<'a, Result<Vec<ChunkId>>> {
+        Box::pin(crate::segments::SegmentStore::referenced_chunks(
+            self, segment,
+        ))
+    }
 }
 
 /// For vaults whose segments refer to no chunks.

@@ -187,3 +187,68 @@ async fn rebuild_catalog_restores_a_lost_index() {
         .unwrap();
     assert!(report.ok && report.warnings.is_empty(), "{report:?}");
 }
+
+#[tokio::test]
+async fn prune_keeps_chunks_that_only_record_segments_refer_to() {
+    use std::collections::BTreeMap;
+
+    use cairn_vault::pack::BlobKind;
+    use cairn_vault::segments::{RecordVersion, SegmentOptions};
+    use cairn_vault::{EntityManifest, SnapshotManifest};
+
+    let (vault, _master) = super::memory_vault().await;
+    // A file body (think ContentVersion.VersionData) in the chunk store…
+    let writer = vault.writer();
+    let body = writer
+        .write_blob(BlobKind::Data, super::noise(41, 50_000))
+        .await
+        .unwrap();
+    writer.finish().await.unwrap();
+    // …referred to only from a record in a segment, not from any tree or manifest list.
+    let segments = vault.segments(SegmentOptions::default()).unwrap();
+    let mut records = segments.writer();
+    records
+        .push(RecordVersion {
+            key: "068000000000001".into(),
+            version: 1,
+            deleted: false,
+            modstamp: 1,
+            created_by: "005000000000001".into(),
+            modified_by: "005000000000001".into(),
+            record: r#"{"Id":"068000000000001","Title":"Contract"}"#.into(),
+            chunks: vec![body],
+        })
+        .await
+        .unwrap();
+    let refs = records.finish().await.unwrap();
+    let mut manifest = SnapshotManifest::new(BTreeMap::new());
+    manifest.entities.insert(
+        "ContentVersion".into(),
+        EntityManifest {
+            segments: refs,
+            ..EntityManifest::default()
+        },
+    );
+    vault.write_snapshot(&manifest).await.unwrap();
+
+    for _ in 0..2 {
+        maintenance::prune(&vault, &segments, instant())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        vault.read_chunk(&body).await.unwrap(),
+        super::noise(41, 50_000)
+    );
+    let stats = maintenance::stats(&vault, &segments).await.unwrap();
+    assert_eq!(stats.snapshots, 1);
+
+    // Without the segment references the same body is unreferenced and goes: the hook is
+    // what keeps it.
+    for _ in 0..2 {
+        maintenance::prune(&vault, &NoSegmentRefs, instant())
+            .await
+            .unwrap();
+    }
+    assert!(vault.read_chunk(&body).await.is_err());
+}

@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use cairn_domain::retention::RetentionPolicy;
 use cairn_vault::crypto::MasterKey;
-use cairn_vault::maintenance::{self, NoSegmentRefs, PruneOptions};
+use cairn_vault::maintenance::{self, PruneOptions};
+use cairn_vault::segments::SegmentOptions;
 use cairn_vault::{Backend, Vault};
 
 /// Retention flags of `forget`.
@@ -102,12 +103,16 @@ pub async fn prune(vault: &Vault, args: &PruneArgs) -> anyhow::Result<Value> {
         max_unused: (args.max_unused_percent / 100.0).clamp(0.0, 1.0),
         dry_run: args.dry_run,
     };
-    let report = maintenance::prune(vault, &NoSegmentRefs, options).await?;
+    // Chunks that record segments refer to (Salesforce file bodies) stay while the
+    // segments do.
+    let segments = vault.segments(SegmentOptions::default())?;
+    let report = maintenance::prune(vault, &segments, options).await?;
     Ok(serde_json::to_value(&report)?)
 }
 
 pub async fn stats(vault: &Vault) -> anyhow::Result<Value> {
-    let stats = maintenance::stats(vault, &NoSegmentRefs).await?;
+    let segments = vault.segments(SegmentOptions::default())?;
+    let stats = maintenance::stats(vault, &segments).await?;
     Ok(serde_json::to_value(&stats)?)
 }
 
