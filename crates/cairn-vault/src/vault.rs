@@ -160,6 +160,23 @@ impl Vault {
         &self.inner.keys
     }
 
+    /// The account's record segments in this vault (`segments/…` under the vault root),
+    /// sealed with a key derived from the vault's data key.
+    ///
+    /// # Errors
+    /// [`VaultError::SegmentWrite`] when `opts` are unusable.
+    pub fn segments(
+        &self,
+        opts: crate::segments::SegmentOptions,
+    ) -> Result<crate::segments::SegmentStore> {
+        crate::segments::SegmentStore::new(
+            self.inner.backend.object_store(),
+            object_store::path::Path::from(""),
+            self.inner.keys.data_key(),
+            opts,
+        )
+    }
+
     /// Read access to the chunk index.
     pub fn index(&self) -> parking_lot::RwLockReadGuard<'_, Index> {
         self.inner.index.read()

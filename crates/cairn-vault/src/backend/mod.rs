@@ -125,6 +125,12 @@ impl Backend {
         self
     }
 
+    /// The underlying object store, narrowed to this backend's prefix (record segments
+    /// are read and written through it directly, with ranged reads).
+    pub(crate) fn object_store(&self) -> Arc<dyn ObjectStore> {
+        Arc::clone(&self.store)
+    }
+
     /// A description of the location for messages (no secrets).
     #[must_use]
     pub fn description(&self) -> &str {

@@ -4,8 +4,8 @@
 
 mod dropbox_emulator;
 mod sf_emulator;
-pub mod vault_records;
 mod vault;
+pub mod vault_records;
 
 use clap::{Args, Subcommand};
 use serde_json::Value;
