@@ -133,7 +133,23 @@ async function wrongPasswordIsRefused(page) {
   console.log("ok: wrong password refused");
 }
 
-const FLOWS = [signUpActivateSignInSignOut, demoAdminSignsIn, wrongPasswordIsRefused];
+/** "+ Add backup task" opens the form; submitting it without a service or name shows the messages. */
+async function addTaskFormValidates(page) {
+  await signIn(page, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await expectPath(page, "/");
+  await page.getByRole("link", { name: "+ Add backup task" }).first().click();
+  await expectPath(page, "/tasks/new");
+  await page.getByRole("button", { name: "Authenticate and create task" }).click();
+  await expectText(page, "Choose Salesforce or Dropbox.");
+  await expectText(page, "Enter");
+  check(new URL(page.url()).pathname === "/tasks", `unexpected address ${page.url()}`);
+  await page.screenshot({ path: join(ARTIFACTS, "add-task-errors.png"), fullPage: true });
+  await page.goto(`${BASE}/`);
+  await signOut(page);
+  console.log("ok: add-task form validates");
+}
+
+const FLOWS = [signUpActivateSignInSignOut, demoAdminSignsIn, wrongPasswordIsRefused, addTaskFormValidates];
 
 async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });

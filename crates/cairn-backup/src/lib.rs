@@ -6,8 +6,10 @@
 //! - [`TokenCipher`] / [`MetaTokenSink`]: task OAuth tokens sealed at rest, refreshed
 //!   tokens persisted.
 //! - [`SalesforceBackup`]: a Salesforce backup run (see [`salesforce`] for the steps).
+//! - [`DropboxBackup`]: a Dropbox backup run (see [`dropbox`] for the steps).
 //! - [`pit`]: reading an entity back at a snapshot and comparing it with a source.
-//! - [`Progress`]: how a run reports to its job and learns it should stop.
+//! - [`Progress`]: how a run reports to its job and learns it should stop;
+//!   [`BackupRunner`] runs backup jobs of the worker pool with it.
 
 #![warn(missing_docs)]
 
@@ -16,13 +18,16 @@ pub mod dropbox;
 mod error;
 pub mod pit;
 mod progress;
+mod runner;
 pub mod salesforce;
 mod tokens;
 mod vaults;
 
 pub use context::{BackupContext, BackupOptions};
+pub use dropbox::DropboxBackup;
 pub use error::{BackupError, Result};
 pub use progress::{NoProgress, Progress};
+pub use runner::BackupRunner;
 pub use salesforce::{EntityResult, RunOutcome, RunStatus, SalesforceBackup, manifest_key};
 pub use tokens::{MetaTokenSink, TOKEN_KEY_SECRET, TokenCipher};
 pub use vaults::{AccountVaults, account_prefix};

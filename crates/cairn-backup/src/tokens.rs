@@ -11,6 +11,7 @@ use cairn_domain::{SharedClock, TypedId};
 use cairn_meta::MetaStore;
 use cairn_salesforce::{TokenSet, TokenSink};
 use cairn_vault::crypto::{DataKey, MasterKey, SubKey};
+use futures::future::BoxFuture;
 
 use crate::error::{BackupError, Result};
 
@@ -165,6 +166,20 @@ impl TokenSink for MetaTokenSink {
                 tracing::warn!(%task, "cannot persist refreshed tokens: {e}");
             }
         });
+    }
+
+    fn stored_tokens(&self) -> BoxFuture<'_, Option<TokenSet>> {
+        Box::pin(async move {
+            let sealed = self
+                .store
+                .account(self.account)
+                .tasks()
+                .token(self.task)
+                .await
+                .ok()
+                .flatten()?;
+            self.cipher.open(self.task, &sealed).ok()
+        })
     }
 }
 

@@ -126,7 +126,8 @@ pub struct SalesforceConfig {
     /// Objects with more changed records than this (by `COUNT()`) are read with a Bulk
     /// API 2.0 query instead of REST pages. `u64::MAX` disables Bulk.
     pub bulk_threshold: u64,
-    /// Rows per Bulk results chunk (`maxRecords`).
+    /// Rows per Bulk results chunk (`maxRecords`): one page, held in memory while it is
+    /// parsed. 20,000 rows cost 50 calls per million records.
     pub bulk_chunk_records: u32,
     /// How far before the watermark an incremental read looks again, because
     /// `SystemModstamp` is taken before commit (§2.6). Rows already read at the same
@@ -161,7 +162,7 @@ impl SalesforceConfig {
             retry: RetryPolicy::default(),
             query_batch_size: 2000,
             bulk_threshold: 20_000,
-            bulk_chunk_records: 50_000,
+            bulk_chunk_records: 20_000,
             watermark_overlap: Duration::from_secs(5 * 60),
             max_concurrent_requests: 10,
             user_agent: format!("cairn-salesforce/{}", env!("CARGO_PKG_VERSION")),

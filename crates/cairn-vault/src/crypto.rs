@@ -29,6 +29,18 @@ pub const SEAL_OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
 const WRAP_CONTEXT: &str = "cairn 2026 master key wraps account data key v1";
 const WRAP_AAD: &[u8] = b"cairn/data-key/v1";
 
+/// The [`MasterKey::derive`] context of the key sealing backup tasks' OAuth tokens in the
+/// meta store (`tasks.token_ciphertext`). The portal seals, the backup runs open: both
+/// with [`task_token_aad`] as the associated data, so a token cannot be moved to another
+/// task. The plaintext is the connector's `TokenSet` as JSON.
+pub const TASK_TOKENS_CONTEXT: &str = "cairn 2026 backup task oauth tokens v1";
+
+/// The associated data binding a sealed OAuth token to its task.
+#[must_use]
+pub fn task_token_aad(task: cairn_domain::ids::TaskId) -> Vec<u8> {
+    format!("cairn/task-token/v1/{task}").into_bytes()
+}
+
 /// 32 bytes of key material, wiped from memory on drop and never printed.
 #[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
 struct KeyBytes([u8; 32]);
@@ -74,6 +86,14 @@ impl MasterKey {
     #[must_use]
     pub fn to_hex(&self) -> String {
         hex::encode(self.0.0)
+    }
+
+    /// Derives an installation-wide purpose key from the master key (BLAKE3 `derive_key`
+    /// rules for `context`), e.g. [`TASK_TOKENS_CONTEXT`] for the OAuth tokens the meta
+    /// store keeps encrypted.
+    #[must_use]
+    pub fn derive(&self, context: &str) -> SubKey {
+        SubKey::from_bytes(blake3::derive_key(context, &self.0.0))
     }
 
     fn wrapping_key(&self) -> SubKey {

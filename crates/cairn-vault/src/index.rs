@@ -207,10 +207,16 @@ pub async fn load(
     let listed = backend.list(INDEX_PREFIX).await?;
     let mut files = Vec::new();
     let mut problems = Vec::new();
-    let reads = listed.iter().map(|o| {
-        let id = o.name.rsplit('/').next().unwrap_or_default().to_owned();
+    // Owned captures only, so the future is `Send` for every lifetime (spawned tasks,
+    // `async_trait` runners).
+    let ids: Vec<String> = listed
+        .iter()
+        .map(|o| o.name.rsplit('/').next().unwrap_or_default().to_owned())
+        .collect();
+    let reads = ids.into_iter().map(|id| {
+        let (backend, meta) = (backend.clone(), meta.clone());
         async move {
-            let file = read_index(backend, meta, &id).await;
+            let file = read_index(&backend, &meta, &id).await;
             (id, file)
         }
     });

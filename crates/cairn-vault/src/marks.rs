@@ -75,15 +75,20 @@ where
     T: DeserializeOwned + Default + Extend<<T as IntoIterator>::Item> + IntoIterator,
 {
     let listed = backend.list(prefix).await?;
-    let reads = listed.iter().map(|o| async move {
-        let id = o.name.rsplit('/').next().unwrap_or_default().to_owned();
-        let result = match backend.get(&o.name).await {
-            Ok(sealed) => {
-                open_json_compressed::<MapFile<T>>(meta, &aad(prefix, &id), &sealed, &o.name)
-            }
-            Err(e) => Err(e),
-        };
-        (id, o.name.clone(), result)
+    // Owned captures only, so the future is `Send` for every lifetime.
+    let names: Vec<String> = listed.iter().map(|o| o.name.clone()).collect();
+    let reads = names.into_iter().map(|name| {
+        let (backend, meta, prefix) = (backend.clone(), meta.clone(), prefix.to_owned());
+        async move {
+            let id = name.rsplit('/').next().unwrap_or_default().to_owned();
+            let result = match backend.get(&name).await {
+                Ok(sealed) => {
+                    open_json_compressed::<MapFile<T>>(&meta, &aad(&prefix, &id), &sealed, &name)
+                }
+                Err(e) => Err(e),
+            };
+            (id, name, result)
+        }
     });
     let results: Vec<_> = futures::stream::iter(reads)
         .buffer_unordered(8)

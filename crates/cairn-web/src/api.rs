@@ -1,5 +1,5 @@
-//! The REST API under `/api/v1` (JSON). For now it answers who is signed in; API clients
-//! (client id + secret, F-ACT-6) and resources are added by later versions. Unknown paths
+//! The REST API under `/api/v1` (JSON): who is signed in, and backup tasks with their
+//! entities ([`tasks`]). API clients (client id + secret, F-ACT-6) come later. Unknown paths
 //! under `/api` get a JSON 404 from the application fallback.
 //!
 //! The portal's session cookie is accepted here for reads only. State-changing API calls
@@ -18,8 +18,15 @@ use crate::error::ApiError;
 use crate::extract::ApiSession;
 use crate::state::AppState;
 
+mod tasks;
+
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/me", get(me))
+    Router::new()
+        .route("/me", get(me))
+        .route("/tasks", get(tasks::list))
+        .route("/tasks/{id}", get(tasks::get))
+        .route("/tasks/{id}/entities", get(tasks::entities))
+        .route("/tasks/{id}/entities/{entity}", get(tasks::entity))
 }
 
 #[derive(Debug, Serialize)]

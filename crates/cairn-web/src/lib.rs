@@ -25,6 +25,7 @@ mod pages;
 pub mod security;
 pub mod server;
 pub mod state;
+pub mod tasks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -15,6 +15,7 @@ use crate::security::csrf::{self, CsrfKey};
 use crate::security::mail_limit::MailLimiter;
 use crate::security::passwords::PasswordHasher;
 use crate::security::tokens;
+use crate::tasks::{Connectors, OAuthPending};
 
 /// What the web layer needs from the configuration.
 #[derive(Debug, Clone)]
@@ -73,6 +74,8 @@ struct Inner {
     csrf_key: CsrfKey,
     passwords: PasswordHasher,
     mail_limiter: MailLimiter,
+    connectors: Connectors,
+    oauth_pending: OAuthPending,
 }
 
 impl std::fmt::Debug for AppState {
@@ -87,7 +90,8 @@ impl std::fmt::Debug for AppState {
 
 impl AppState {
     /// Builds the state: loads (or creates) the CSRF key in the meta store and prepares
-    /// the password hasher.
+    /// the password hasher. `connectors` are the services tasks can be connected to
+    /// ([`Connectors::default`]: none).
     ///
     /// # Errors
     /// Meta store failures.
@@ -96,6 +100,7 @@ impl AppState {
         store: MetaStore,
         mailer: Mailer,
         clock: SharedClock,
+        connectors: Connectors,
     ) -> Result<Self, WebError> {
         let candidate = tokens::issue().hash;
         let key_bytes = store
@@ -118,6 +123,8 @@ impl AppState {
             csrf_key,
             passwords,
             mail_limiter: MailLimiter::default(),
+            connectors,
+            oauth_pending: OAuthPending::default(),
         })))
     }
 
@@ -161,6 +168,18 @@ impl AppState {
     #[must_use]
     pub fn passwords(&self) -> &PasswordHasher {
         &self.0.passwords
+    }
+
+    /// The connectors tasks can be connected to.
+    #[must_use]
+    pub fn connectors(&self) -> &Connectors {
+        &self.0.connectors
+    }
+
+    /// OAuth authorizations in flight.
+    #[must_use]
+    pub(crate) fn oauth_pending(&self) -> &OAuthPending {
+        &self.0.oauth_pending
     }
 
     /// The per-recipient cap on account emails.

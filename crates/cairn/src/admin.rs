@@ -107,7 +107,14 @@ async fn create_user(args: CreateUserArgs) -> anyhow::Result<()> {
     let store = cairn::app::open_store(&config).await?;
     let settings = cairn::app::web_settings(&config, config.server.bind, false)?;
     let mailer = cairn::app::build_mailer(&config, false)?;
-    let state = AppState::new(settings, store.clone(), mailer, SystemClock::shared()).await?;
+    let state = AppState::new(
+        settings,
+        store.clone(),
+        mailer,
+        SystemClock::shared(),
+        cairn_web::tasks::Connectors::default(),
+    )
+    .await?;
     let input = NewUserInput {
         email: args.email,
         name: args.name,

@@ -126,6 +126,36 @@ pub fn web_settings(
     Ok(settings)
 }
 
+/// The connectors the portal connects tasks to, from `[salesforce]` and `[dropbox]`, and
+/// the token-sealing key derived from the master key (none without a master key: tasks
+/// then cannot be connected, and the portal says so).
+///
+/// # Errors
+/// [`Error::Config`] for unusable connector settings.
+pub fn build_connectors(config: &Config) -> Result<cairn_web::tasks::Connectors, Error> {
+    let salesforce = config
+        .salesforce
+        .connector_config()?
+        .map(cairn_salesforce::SalesforceApp::new)
+        .transpose()
+        .map_err(|e| Error::Config(format!("salesforce: {e}")))?;
+    let dropbox = config
+        .dropbox
+        .connector_config()?
+        .map(cairn_dropbox::DropboxApp::new)
+        .transpose()
+        .map_err(|e| Error::Config(format!("dropbox: {e}")))?;
+    let token_key = config
+        .load_master_key()
+        .ok()
+        .map(|key| key.derive(cairn_vault::crypto::TASK_TOKENS_CONTEXT));
+    Ok(cairn_web::tasks::Connectors {
+        salesforce,
+        dropbox,
+        token_key,
+    })
+}
+
 /// Starts the application on `listener`.
 ///
 /// # Errors
@@ -145,8 +175,17 @@ pub async fn start(
     };
     let settings = web_settings(&config, local_addr, options.demo)?;
     let mailer = build_mailer(&config, options.demo)?;
+    let connectors = build_connectors(&config)?;
     let store = open_store(&config).await?;
-    let state = match AppState::new(settings, store.clone(), mailer, options.clock.clone()).await {
+    let state = match AppState::new(
+        settings,
+        store.clone(),
+        mailer,
+        options.clock.clone(),
+        connectors,
+    )
+    .await
+    {
         Ok(state) => state,
         Err(error) => {
             store.close().await;

@@ -351,22 +351,13 @@ async fn fetch_content(
     let writer = env.vault.writer();
     let total = wanted.len() as u64;
     let done = AtomicU64::new(0);
-    let mut downloads = futures::stream::iter(wanted)
-        .map(|(key, file)| {
-            let writer = writer.clone();
-            let done = &done;
-            async move {
-                let content = download(env.client, &writer, entity, file).await?;
-                env.stats.files_fetched.fetch_add(1, Ordering::Relaxed);
-                env.stats
-                    .bytes_fetched
-                    .fetch_add(content.size, Ordering::Relaxed);
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                env.progress.progress(n, Some(total), name).await;
-                Ok::<_, BackupError>((key, content))
-            }
-        })
-        .buffer_unordered(env.concurrency.max(1));
+    // Futures of a named async fn, collected first: a closure in the stream would make
+    // the run's future `Send` only for one lifetime (spawned runners need all).
+    let jobs: Vec<_> = wanted
+        .into_iter()
+        .map(|(key, file)| fetch_one(env, &writer, entity, name, key, file.clone(), &done, total))
+        .collect();
+    let mut downloads = futures::stream::iter(jobs).buffer_unordered(env.concurrency.max(1));
     let mut new: Vec<(String, Vec<ChunkId>)> = Vec::new();
     while let Some(result) = downloads.next().await {
         let (key, content) = result?;
@@ -389,6 +380,28 @@ async fn fetch_content(
         have.insert(key, chunks);
     }
     Ok(Some(have))
+}
+
+/// Downloads one distinct content and reports progress.
+#[allow(clippy::too_many_arguments)]
+async fn fetch_one(
+    env: &Env<'_>,
+    writer: &ChunkWriter,
+    entity: &Entity,
+    name: &str,
+    key: String,
+    file: FileEntry,
+    done: &AtomicU64,
+    total: u64,
+) -> Result<(String, Content)> {
+    let content = download(env.client, writer, entity, &file).await?;
+    env.stats.files_fetched.fetch_add(1, Ordering::Relaxed);
+    env.stats
+        .bytes_fetched
+        .fetch_add(content.size, Ordering::Relaxed);
+    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+    env.progress.progress(n, Some(total), name).await;
+    Ok((key, content))
 }
 
 /// Streams one file revision into the chunk writer. A verification failure

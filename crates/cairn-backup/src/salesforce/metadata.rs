@@ -121,8 +121,9 @@ pub(crate) async fn backup_metadata(
             )
             .await?;
     }
-    for key in previous.keys().filter(|k| !seen.contains(*k)) {
-        batch.push(env.segs, tombstone(key.clone(), now)).await?;
+    let removed: Vec<String> = previous.into_keys().filter(|k| !seen.contains(k)).collect();
+    for key in removed {
+        batch.push(env.segs, tombstone(key, now)).await?;
     }
     batch.flush(env, entity, &mut cursor, None).await?;
     finish_entity(env, entity, cursor, &editors).await.map(Some)

@@ -69,7 +69,7 @@ pub struct SalesforceBackup {
 
 /// How one entity's part of a run ended.
 enum Part {
-    Done(EntityDone),
+    Done(Box<EntityDone>),
     Failed(String),
     /// Left for the next run (budget, disconnection).
     Left,
@@ -109,7 +109,8 @@ impl SalesforceBackup {
         }
         let started_at = ctx.clock.now();
         let scope = ctx.store.account(task.account_id);
-        let Some(sealed) = scope.tasks().token(task.id).await? else {
+        let sealed = scope.tasks().token(task.id).await?;
+        let Some(sealed) = sealed else {
             let message = "The task is not connected to Salesforce: authenticate it first.";
             progress.log(LogLevel::Error, message).await;
             return Ok(RunOutcome::ended(RunStatus::Disconnected, message));
@@ -192,7 +193,7 @@ impl SalesforceBackup {
             };
             match result {
                 Ok(Some(done)) => {
-                    parts.insert(entity.id, Part::Done(done));
+                    parts.insert(entity.id, Part::Done(Box::new(done)));
                 }
                 Ok(None) => {
                     // Told to stop: put statuses back, write nothing more.

@@ -114,20 +114,22 @@ async fn store_page(
         .iter()
         .any(|r| !r.deleted && !r.blob_fields.is_empty());
     let writer = needs_blobs.then(|| batch.chunks(env.vault));
-    let client = env.client;
-    let bodies: Vec<Result<(SfRecord, Vec<ChunkId>, u64)>> =
-        futures::stream::iter(records.into_iter().map(|r| {
-            let writer = writer.clone();
-            async move {
-                match writer {
-                    Some(w) if !r.deleted && !r.blob_fields.is_empty() => {
-                        let (chunks, bytes) = blob_chunks(client, &w, object, &r).await?;
-                        Ok((r, chunks, bytes))
-                    }
-                    _ => Ok((r, Vec::new(), 0)),
+    // Owned captures only: the stream's futures must be `Send` for every lifetime.
+    let client = env.client.clone();
+    let object_name = object.to_owned();
+    let downloads = records.into_iter().map(move |r| {
+        let (writer, client, object) = (writer.clone(), client.clone(), object_name.clone());
+        async move {
+            match writer {
+                Some(w) if !r.deleted && !r.blob_fields.is_empty() => {
+                    let (chunks, bytes) = blob_chunks(&client, &w, &object, &r).await?;
+                    Ok((r, chunks, bytes))
                 }
+                _ => Ok((r, Vec::new(), 0)),
             }
-        }))
+        }
+    });
+    let bodies: Vec<Result<(SfRecord, Vec<ChunkId>, u64)>> = futures::stream::iter(downloads)
         .buffered(env.ctx.options.blob_concurrency.max(1))
         .collect()
         .await;

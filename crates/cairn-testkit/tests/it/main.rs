@@ -15,4 +15,5 @@ mod portal;
 mod reset;
 mod sessions;
 mod signup;
+mod tasks;
 mod throttling;

@@ -138,6 +138,10 @@ impl Backend {
     }
 
     /// Runs `op` with a concurrency permit, retrying transient errors with backoff.
+    ///
+    /// Callers' closures capture owned handles (`Arc` store, cloned path), never
+    /// `&self`: a future borrowing through a closure is not `Send` for every lifetime,
+    /// which spawned tasks and `async_trait` runners require.
     async fn retrying<T, F, Fut>(&self, op: &'static str, name: &str, mut f: F) -> Result<T>
     where
         F: FnMut(u32) -> Fut,
@@ -189,21 +193,22 @@ impl Backend {
     pub async fn put_new(&self, name: &str, data: Bytes) -> Result<()> {
         let path = Path::from(name);
         let len = data.len() as u64;
+        let store = Arc::clone(&self.store);
         self.retrying("put", name, |attempt| {
             let data = data.clone();
             let path = path.clone();
+            let store = Arc::clone(&store);
             async move {
                 let opts = PutOptions {
                     mode: PutMode::Create,
                     ..PutOptions::default()
                 };
-                match self
-                    .store
+                match store
                     .put_opts(&path, PutPayload::from(data.clone()), opts)
                     .await
                 {
                     Err(object_store::Error::AlreadyExists { .. }) if attempt > 0 => {
-                        let meta = self.store.head(&path).await?;
+                        let meta = store.head(&path).await?;
                         if meta.size == len {
                             Ok(())
                         } else {
@@ -213,11 +218,9 @@ impl Backend {
                             })
                         }
                     }
-                    Err(object_store::Error::NotImplemented { .. }) => self
-                        .store
-                        .put(&path, PutPayload::from(data))
-                        .await
-                        .map(|_| ()),
+                    Err(object_store::Error::NotImplemented { .. }) => {
+                        store.put(&path, PutPayload::from(data)).await.map(|_| ())
+                    }
                     other => other.map(|_| ()),
                 }
             }
@@ -235,11 +238,13 @@ impl Backend {
             return self.put_new(name, data).await;
         }
         let path = Path::from(name);
+        let store = Arc::clone(&self.store);
         self.retrying("put", name, |_| {
             let data = data.clone();
             let path = path.clone();
+            let store = Arc::clone(&store);
             async move {
-                let upload = self.store.put_multipart(&path).await?;
+                let upload = store.put_multipart(&path).await?;
                 let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
                 let mut offset = 0;
                 while offset < data.len() {
@@ -260,8 +265,10 @@ impl Backend {
     /// [`VaultError::NotFound`] when absent; store failures after retries.
     pub async fn get(&self, name: &str) -> Result<Bytes> {
         let path = Path::from(name);
-        self.retrying("get", name, |_| async {
-            self.store.get(&path).await?.bytes().await
+        let store = Arc::clone(&self.store);
+        self.retrying("get", name, |_| {
+            let (store, path) = (Arc::clone(&store), path.clone());
+            async move { store.get(&path).await?.bytes().await }
         })
         .await
     }
@@ -274,11 +281,13 @@ impl Backend {
     pub async fn get_range(&self, name: &str, range: Range<u64>) -> Result<Bytes> {
         let path = Path::from(name);
         let want = range.end - range.start;
+        let store = Arc::clone(&self.store);
         let bytes = self
             .retrying("get", name, |_| {
                 let range = range.clone();
                 let path = path.clone();
-                async move { self.store.get_range(&path, range).await }
+                let store = Arc::clone(&store);
+                async move { store.get_range(&path, range).await }
             })
             .await?;
         if bytes.len() as u64 != want {
@@ -296,8 +305,12 @@ impl Backend {
     /// Store failures after retries.
     pub async fn head(&self, name: &str) -> Result<Option<ObjectInfo>> {
         let path = Path::from(name);
+        let store = Arc::clone(&self.store);
         match self
-            .retrying("head", name, |_| async { self.store.head(&path).await })
+            .retrying("head", name, |_| {
+                let (store, path) = (Arc::clone(&store), path.clone());
+                async move { store.head(&path).await }
+            })
             .await
         {
             Ok(meta) => Ok(Some(ObjectInfo {
@@ -316,17 +329,21 @@ impl Backend {
     /// Store failures after retries.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>> {
         let path = Path::from(prefix);
+        let store = Arc::clone(&self.store);
         let mut out: Vec<ObjectInfo> = self
-            .retrying("list", prefix, |_| async {
-                self.store
-                    .list(Some(&path))
-                    .map_ok(|meta| ObjectInfo {
-                        name: meta.location.to_string(),
-                        size: meta.size,
-                        last_modified: meta.last_modified,
-                    })
-                    .try_collect::<Vec<_>>()
-                    .await
+            .retrying("list", prefix, |_| {
+                let (store, path) = (Arc::clone(&store), path.clone());
+                async move {
+                    store
+                        .list(Some(&path))
+                        .map_ok(|meta| ObjectInfo {
+                            name: meta.location.to_string(),
+                            size: meta.size,
+                            last_modified: meta.last_modified,
+                        })
+                        .try_collect::<Vec<_>>()
+                        .await
+                }
             })
             .await?;
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -339,8 +356,12 @@ impl Backend {
     /// Store failures after retries.
     pub async fn delete(&self, name: &str) -> Result<()> {
         let path = Path::from(name);
+        let store = Arc::clone(&self.store);
         match self
-            .retrying("delete", name, |_| async { self.store.delete(&path).await })
+            .retrying("delete", name, |_| {
+                let (store, path) = (Arc::clone(&store), path.clone());
+                async move { store.delete(&path).await }
+            })
             .await
         {
             Ok(()) | Err(VaultError::NotFound(_)) => Ok(()),

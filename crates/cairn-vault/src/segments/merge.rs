@@ -142,10 +142,17 @@ impl StateReader {
 
 impl SegmentStore {
     async fn open_all(&self, segments: &[SegmentRef]) -> Result<Vec<Arc<Segment>>> {
-        stream::iter(segments.iter().map(|s| self.open(s)))
-            .buffered(OPEN_CONCURRENCY)
-            .try_collect()
-            .await
+        // Owned captures: the returned future stays `Send` for callers generic over
+        // lifetimes (job runners behind `async_trait`).
+        let this = self.clone();
+        let owned: Vec<SegmentRef> = segments.to_vec();
+        stream::iter(owned.into_iter().map(move |s| {
+            let this = this.clone();
+            async move { this.open(&s).await }
+        }))
+        .buffered(OPEN_CONCURRENCY)
+        .try_collect()
+        .await
     }
 
     /// The state of an entity whose segments (oldest first) are `segments`.
@@ -171,18 +178,25 @@ impl SegmentStore {
     /// # Errors
     /// Store, integrity or format errors naming the segment object.
     pub async fn lookup(&self, segments: &[SegmentRef], key: &str) -> Result<Option<Row>> {
-        let candidates: Vec<&SegmentRef> = segments
+        let candidates: Vec<SegmentRef> = segments
             .iter()
             .rev()
             .filter(|s| s.min_key.as_str() <= key && key <= s.max_key.as_str())
+            .cloned()
             .collect();
         // Probe the key column of the candidates concurrently, newest first; the first
-        // hit in that order wins, then read its full row.
+        // hit in that order wins, then read its full row. (Owned captures, as in
+        // `open_all`.)
+        let this = self.clone();
+        let wanted = key.to_owned();
         let hits: Vec<Option<(Arc<Segment>, usize)>> =
-            stream::iter(candidates.into_iter().map(|s| async move {
-                let seg = self.open(s).await?;
-                let keys = seg.rows_for_key(key, Projection::KEYS).await?;
-                Ok::<_, VaultError>((!keys.is_empty()).then_some((seg, keys.len())))
+            stream::iter(candidates.into_iter().map(move |s| {
+                let (this, wanted) = (this.clone(), wanted.clone());
+                async move {
+                    let seg = this.open(&s).await?;
+                    let keys = seg.rows_for_key(&wanted, Projection::KEYS).await?;
+                    Ok::<_, VaultError>((!keys.is_empty()).then_some((seg, keys.len())))
+                }
             }))
             .buffered(OPEN_CONCURRENCY)
             .try_collect()

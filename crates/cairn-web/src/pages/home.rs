@@ -1,8 +1,5 @@
-//! The Homepage: the account's backup tasks.
-//!
-//! Backup tasks arrive with the Salesforce and Dropbox connectors; until then the account
-//! has none and the page shows the empty state, with the add button disabled and saying
-//! why.
+//! The Homepage: the account's backup tasks with their state, the "+ Add backup task"
+//! entry point, and a reminder when entities are waiting to be activated.
 
 use askama::Template;
 use axum::extract::State;
@@ -13,6 +10,7 @@ use cairn_domain::region::find_region;
 
 use super::chrome::{Chrome, Section};
 use super::render;
+use super::tasks::{TaskView, task_view, tasks_of};
 use crate::error::ApiError;
 use crate::extract::PortalSession;
 use crate::state::AppState;
@@ -22,7 +20,9 @@ use crate::state::AppState;
 struct HomePage {
     chrome: Chrome,
     region_name: String,
-    task_count: usize,
+    tasks: Vec<TaskView>,
+    live_tasks: usize,
+    inactive_entities: u64,
 }
 
 pub(crate) async fn page(
@@ -33,12 +33,18 @@ pub(crate) async fn page(
     // A region removed from the configuration still shows, by its code.
     let region_name = find_region(&state.settings().regions, region.as_str())
         .map_or_else(|| region.to_string(), |r| r.name.clone());
+    let service = tasks_of(&state, &portal);
+    let overviews = service.list().await?;
+    let inactive_entities = service.inactive_entity_count().await?;
+    let tasks: Vec<TaskView> = overviews.iter().map(|o| task_view(&state, o)).collect();
     render(
         StatusCode::OK,
         &HomePage {
             chrome: Chrome::new(&state, &portal, Section::Home),
             region_name,
-            task_count: 0,
+            live_tasks: tasks.iter().filter(|t| t.deleting_on.is_none()).count(),
+            tasks,
+            inactive_entities,
         },
     )
 }

@@ -3,13 +3,16 @@
 //! placeholder.
 
 mod activity;
+mod chart;
 mod chrome;
+mod entities;
 pub(crate) mod errors;
 mod home;
 mod mailbox;
 mod password;
 mod sign_in;
 mod sign_up;
+mod tasks;
 
 use askama::Template;
 use axum::Router;
@@ -72,7 +75,23 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
             "/account/password",
             get(password::change_page).post(password::change_submit),
         )
-        .route("/activity", get(activity::page));
+        .route("/activity", get(activity::page))
+        .route("/tasks", post(tasks::create))
+        .route("/tasks/new", get(tasks::new_page))
+        .route("/tasks/{id}", get(tasks::page))
+        .route("/tasks/{id}/connect", post(tasks::connect))
+        .route("/tasks/{id}/settings", post(tasks::save_settings))
+        .route("/tasks/{id}/backup", post(tasks::backup_now))
+        .route(
+            "/tasks/{id}/delete",
+            get(tasks::delete_page).post(tasks::delete),
+        )
+        .route("/tasks/{id}/restore", post(tasks::restore))
+        .route("/tasks/{id}/entities", get(entities::list))
+        .route("/tasks/{id}/entities/action", post(entities::act))
+        .route("/tasks/{id}/entities/{entity}", get(entities::detail))
+        .route("/tasks/{id}/tags", post(entities::create_tag))
+        .route("/oauth/{service}/callback", get(tasks::callback));
     if demo {
         router
             .route("/dev/mailbox", get(mailbox::list))

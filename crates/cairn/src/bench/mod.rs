@@ -3,6 +3,7 @@
 //! the figures its issue names (or the same as `key: value` lines without `--json`).
 
 mod dropbox_emulator;
+mod sf_backup;
 mod sf_emulator;
 mod vault;
 pub mod vault_records;
@@ -28,6 +29,10 @@ enum Scenario {
     /// Salesforce emulator: generate the large org (1M+ records), then read it back with
     /// queryAll pages of 2,000 over loopback HTTP.
     SfEmulator,
+    /// Salesforce backup end to end against the in-process emulator (large profile):
+    /// full backup, 1 % of records changed, incremental backup, both snapshots checked
+    /// against the emulator's dumps.
+    SfBackup(sf_backup::SfBackupArgs),
     /// Vault record segments (temporary; to be folded into `cairn bench vault`): write 1M
     /// records, diff two 1M states, look one key up through 30 deltas.
     VaultRecords(vault_records::RecordsBenchOptions),
@@ -40,6 +45,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let report = match args.scenario {
         Scenario::DropboxEmulator(a) => dropbox_emulator::run(a).await?,
         Scenario::SfEmulator => sf_emulator::run().await?,
+        Scenario::SfBackup(a) => sf_backup::run(a).await?,
         Scenario::VaultRecords(opts) => Value::Object(vault_records::run(&opts).await?),
         Scenario::Vault(a) => vault::run(a).await?,
     };

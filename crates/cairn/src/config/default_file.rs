@@ -85,6 +85,27 @@ reset_link_minutes = {reset}
 # Or the key itself (prefer the file, or the CAIRN_VAULT__MASTER_KEY variable).
 # master_key = "<64 hex digits>"
 
+[salesforce]
+# Login hosts OAuth goes through (point them at `cairn emulate salesforce` to try Cairn).
+production_login_url = {sf_production}
+sandbox_login_url = {sf_sandbox}
+# Cairn's connected app. Without a client id, Salesforce tasks cannot be created.
+# client_id = "3MVG9…"
+# client_secret = "…"  (or CAIRN_SALESFORCE__CLIENT_SECRET)
+# PEM file with an extra CA certificate to trust (the emulator's).
+# ca_file = "/etc/cairn/emulator-ca.pem"
+
+[dropbox]
+api_url = {db_api}
+content_url = {db_content}
+notify_url = {db_notify}
+authorize_url = {db_authorize}
+# Cairn's Dropbox app (team scopes, offline access). Without an app key, Dropbox tasks
+# cannot be created.
+# app_key = "…"
+# app_secret = "…"  (or CAIRN_DROPBOX__APP_SECRET)
+# ca_file = "/etc/cairn/emulator-ca.pem"
+
 [jobs]
 # Background jobs (backups, restores, maintenance) one process runs at once.
 workers = {workers}
@@ -110,6 +131,12 @@ scheduler_interval_seconds = {scheduler_interval_seconds}
         classes = a.password_character_classes,
         activation = a.activation_link_hours,
         reset = a.reset_link_minutes,
+        sf_production = quoted(&d.salesforce.production_login_url),
+        sf_sandbox = quoted(&d.salesforce.sandbox_login_url),
+        db_api = quoted(&d.dropbox.api_url),
+        db_content = quoted(&d.dropbox.content_url),
+        db_notify = quoted(&d.dropbox.notify_url),
+        db_authorize = quoted(&d.dropbox.authorize_url),
         workers = d.jobs.workers,
         lease_seconds = d.jobs.lease_seconds,
         scheduler_interval_seconds = d.jobs.scheduler_interval_seconds,

@@ -4,6 +4,7 @@
 //! which never print. The result is passed around as a value (`Arc<Config>`), never a
 //! global.
 
+mod connectors;
 mod default_file;
 mod env;
 mod secret;
@@ -18,6 +19,7 @@ use cairn_domain::auth::AuthSettings;
 
 use crate::error::Error;
 
+pub use connectors::{DropboxSection, SalesforceSection};
 pub use default_file::default_file;
 pub use secret::Secret;
 
@@ -39,6 +41,10 @@ pub struct Config {
     pub regions: Vec<Region>,
     /// Backup storage and the master key.
     pub vault: VaultConfig,
+    /// The Salesforce connector: login hosts, connected app, CA.
+    pub salesforce: SalesforceSection,
+    /// The Dropbox connector: hosts, app key, CA.
+    pub dropbox: DropboxSection,
     /// Background workers and the scheduler.
     pub jobs: JobsConfig,
 }
@@ -53,6 +59,8 @@ impl Default for Config {
             auth: AuthSettings::default(),
             regions: vec![Region::local()],
             vault: VaultConfig::default(),
+            salesforce: SalesforceSection::default(),
+            dropbox: DropboxSection::default(),
             jobs: JobsConfig::default(),
         }
     }
@@ -273,6 +281,12 @@ impl Config {
                 "mail.from: `{}` is not a valid sender address",
                 self.mail.from
             ));
+        }
+        if let Err(Error::Config(problem)) = self.salesforce.connector_config() {
+            problems.push(problem);
+        }
+        if let Err(Error::Config(problem)) = self.dropbox.connector_config() {
+            problems.push(problem);
         }
         if problems.is_empty() {
             Ok(())
