@@ -244,3 +244,68 @@ async fn expired_tokens_are_refreshed_and_persisted_and_revoked_ones_disconnect(
     let task = scope.tasks().get(w.task.id).await.unwrap();
     assert_eq!(task.connection, ConnectionStatus::Disconnected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_that_does_not_match_its_hash_fails_the_entity_not_the_snapshot() {
+    let data = tempfile::tempdir().unwrap();
+    let mut opts = small();
+    opts.data_dir = Some(data.path().to_owned());
+    let w = dbx_world(opts).await;
+    // A member uploads a file; then its stored bytes rot at the source.
+    let client = w.engine.client(w.tokens.clone());
+    let member = client
+        .discover()
+        .await
+        .unwrap()
+        .entities
+        .into_iter()
+        .find(|e| {
+            e.kind == cairn_dropbox::EntityKind::Member
+                && e.status == cairn_dropbox::EntityStatus::Active
+        })
+        .unwrap();
+    let original = bytes::Bytes::from(vec![7u8; 5000]);
+    client
+        .upload(
+            &member,
+            &cairn_dropbox::Commit::new("/rotten.bin"),
+            original.clone(),
+        )
+        .await
+        .unwrap();
+    let blobs: Vec<_> = std::fs::read_dir(data.path().join("dropbox").join("blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| std::fs::metadata(p).unwrap().len() == 5000)
+        .collect();
+    assert_eq!(blobs.len(), 1);
+    std::fs::write(&blobs[0], vec![8u8; 5000]).unwrap();
+
+    let (out, _) = w.run().await;
+    assert_eq!(out.status, RunStatus::Partial, "{:?}", out.message);
+    let message = out.message.clone().unwrap();
+    assert!(message.contains("content_hash"), "{message}");
+    let failed: Vec<_> = out
+        .entities
+        .iter()
+        .filter(|e| e.status == EntityStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1);
+    // The snapshot says Partial and holds nothing of the failed member.
+    let manifest = w.manifest(&out).await;
+    assert_eq!(manifest.labels["outcome"], "partial");
+    assert!(!manifest.entities.contains_key(&manifest_key(&member.id)));
+    let stored = entities(&w).await;
+    let row = stored.iter().find(|e| e.external_id == member.id).unwrap();
+    assert_eq!(row.status, EntityStatus::Failed);
+    assert!(
+        row.cursor.is_none(),
+        "the failed member's cursor did not move"
+    );
+
+    // Once the source is sound again, the next run converges.
+    std::fs::write(&blobs[0], &original).unwrap();
+    let (out, _) = w.run().await;
+    assert_eq!(out.status, RunStatus::Complete, "{:?}", out.message);
+    w.assert_matches_dump(&w.manifest(&out).await).await;
+}
