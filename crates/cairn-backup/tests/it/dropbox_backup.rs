@@ -164,6 +164,30 @@ async fn full_then_incremental_backups_equal_the_dumps_and_fetch_only_new_conten
         EntityStatus::Success
     );
     assert_eq!(by_id(&leaver.team_member_id).status, EntityStatus::Archived);
+    // Each run that activated new entities recorded an auto-discovery event.
+    let events = w
+        .store
+        .account(w.task.account_id)
+        .events()
+        .list(&cairn_meta::EventQuery {
+            limit: 100,
+            ..cairn_meta::EventQuery::default()
+        })
+        .await
+        .unwrap()
+        .events;
+    let discovered: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind.code() == cairn_backup::dropbox::discover::AUTO_DISCOVERY_EVENT)
+        .collect();
+    assert_eq!(discovered.len(), 2);
+    assert!(discovered.iter().any(|e| {
+        e.details["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n == "Brand New Folder")
+    }));
     assert!(list.iter().any(|e| e.name == "Brand New Folder"));
     // The removed member's backup is kept in the new snapshot.
     let kept = &m2.entities[&manifest_key(&leaver.team_member_id)];
