@@ -29,5 +29,5 @@ pub use error::{BackupError, Result};
 pub use progress::{NoProgress, Progress};
 pub use runner::BackupRunner;
 pub use salesforce::{EntityResult, RunOutcome, RunStatus, SalesforceBackup, manifest_key};
-pub use tokens::{MetaTokenSink, TOKEN_KEY_SECRET, TokenCipher};
+pub use tokens::{MetaTokenSink, TokenCipher};
 pub use vaults::{AccountVaults, account_prefix};

@@ -1,23 +1,19 @@
-//! Task OAuth tokens at rest: sealed with AES-256-GCM under an installation-wide token
-//! key, which is itself stored in the meta store wrapped by the operator's master key (so
-//! a copy of the database alone reveals no token). The portal seals what the OAuth
-//! callback returns; backup runs open it, and persist refreshed tokens through
+//! Task OAuth tokens at rest, sealed exactly as the portal seals them when a task is
+//! connected: AES-256-GCM under the key the operator's master key derives for
+//! [`TASK_TOKENS_CONTEXT`], bound to the task by [`task_token_aad`], over the token
+//! set's JSON. Backup runs open them, and persist refreshed tokens through
 //! [`MetaTokenSink`].
 
 use std::sync::Arc;
 
+use cairn_domain::SharedClock;
 use cairn_domain::ids::{AccountId, TaskId};
-use cairn_domain::{SharedClock, TypedId};
 use cairn_meta::MetaStore;
 use cairn_salesforce::{TokenSet, TokenSink};
-use cairn_vault::crypto::{DataKey, MasterKey, SubKey};
+use cairn_vault::crypto::{MasterKey, SubKey, TASK_TOKENS_CONTEXT, task_token_aad};
 use futures::future::BoxFuture;
 
 use crate::error::{BackupError, Result};
-
-/// Name of the wrapped token key in the meta store's instance secrets.
-pub const TOKEN_KEY_SECRET: &str = "task-token-key";
-const KEY_CONTEXT: &str = "cairn 2026 task oauth token seal v1";
 
 /// Seals and opens task tokens. Cheap to clone.
 #[derive(Clone)]
@@ -32,36 +28,16 @@ impl std::fmt::Debug for TokenCipher {
 }
 
 impl TokenCipher {
-    /// The installation's cipher: its token key is created on first use (every replica
-    /// agrees on the one stored first) and unwrapped with `master`.
-    ///
-    /// # Errors
-    /// Meta store failures; [`BackupError::Token`] when the stored key was wrapped by
-    /// another master key.
-    pub async fn load(store: &MetaStore, master: &MasterKey, clock: &SharedClock) -> Result<Self> {
-        let candidate = master.wrap(&DataKey::generate());
-        let wrapped = store
-            .instance_secrets()
-            .get_or_create(TOKEN_KEY_SECRET, &candidate, clock.now())
-            .await?;
-        let key = master.unwrap(&wrapped).map_err(|e| {
-            BackupError::Token(format!(
-                "the token key does not open with this master key: {e}"
-            ))
-        })?;
-        Ok(Self::from_data_key(&key))
-    }
-
-    /// A cipher over a given key (tests).
+    /// The installation's cipher: the key `master` derives for task tokens.
     #[must_use]
-    pub fn from_data_key(key: &DataKey) -> Self {
-        Self {
-            key: Arc::new(key.derive(KEY_CONTEXT)),
-        }
+    pub fn new(master: &MasterKey) -> Self {
+        Self::from_key(master.derive(TASK_TOKENS_CONTEXT))
     }
 
-    fn aad(task: TaskId) -> Vec<u8> {
-        format!("task-token/{}", task.as_uuid()).into_bytes()
+    /// A cipher over an explicit key.
+    #[must_use]
+    pub fn from_key(key: SubKey) -> Self {
+        Self { key: Arc::new(key) }
     }
 
     /// Seals `tokens` for `task` (the ciphertext only opens for that task).
@@ -70,17 +46,17 @@ impl TokenCipher {
     /// [`BackupError::Token`] when the tokens cannot be encoded.
     pub fn seal(&self, task: TaskId, tokens: &TokenSet) -> Result<Vec<u8>> {
         let json = serde_json::to_vec(tokens).map_err(|e| BackupError::Token(e.to_string()))?;
-        Ok(self.key.seal(&Self::aad(task), &json))
+        Ok(self.key.seal(&task_token_aad(task), &json))
     }
 
-    /// Opens what [`TokenCipher::seal`] produced for `task`.
+    /// Opens what [`TokenCipher::seal`] (or the portal) sealed for `task`.
     ///
     /// # Errors
     /// [`BackupError::Token`] for a damaged or foreign ciphertext.
     pub fn open(&self, task: TaskId, sealed: &[u8]) -> Result<TokenSet> {
         let json = self
             .key
-            .open(&Self::aad(task), sealed)
+            .open(&task_token_aad(task), sealed)
             .map_err(|e| BackupError::Token(format!("the stored token does not open: {e}")))?;
         serde_json::from_slice(&json)
             .map_err(|e| BackupError::Token(format!("the stored token is malformed: {e}")))
@@ -204,12 +180,19 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_only_open_for_their_task() {
-        let cipher = TokenCipher::from_data_key(&DataKey::generate());
+        let master = MasterKey::generate();
+        let cipher = TokenCipher::new(&master);
         let task = TaskId::new();
         let sealed = cipher.seal(task, &tokens()).unwrap();
         assert_eq!(cipher.open(task, &sealed).unwrap(), tokens());
+        // The portal's sealing: the master key's task-token key over the JSON.
+        let portal = master.derive(TASK_TOKENS_CONTEXT).seal(
+            &task_token_aad(task),
+            &serde_json::to_vec(&tokens()).unwrap(),
+        );
+        assert_eq!(cipher.open(task, &portal).unwrap(), tokens());
         assert!(cipher.open(TaskId::new(), &sealed).is_err());
-        let other = TokenCipher::from_data_key(&DataKey::generate());
+        let other = TokenCipher::new(&MasterKey::generate());
         assert!(other.open(task, &sealed).is_err());
         let mut damaged = sealed.clone();
         let last = damaged.len() - 1;

@@ -81,8 +81,14 @@ impl ApiBudget {
     }
 
     /// Records the org's usage as reported (`/limits` or `Sforce-Limit-Info`).
+    ///
+    /// The count never goes down within one budget (one run): with calls in flight, an
+    /// answer reports the usage as of when it was handled, without the calls admitted
+    /// since, so taking it as is would let the run pass its ceiling. A lower figure
+    /// (usage rolling off the 24-hour window) is seen by the next run's budget.
     pub fn observe(&self, used: u64, max: u64) {
         let mut u = self.usage.lock();
+        let used = if u.known { used.max(u.used) } else { used };
         *u = Usage {
             used,
             max,
@@ -172,6 +178,12 @@ mod tests {
         let e = b.admit().unwrap_err();
         assert!(e.is_budget_exhausted(), "{e}");
         assert_eq!(b.calls(), 6);
+        b.observe(10, 100);
+        assert!(
+            b.admit().is_err(),
+            "a stale lower figure (calls in flight) does not reopen the budget"
+        );
+        let b = ApiBudget::new(75);
         b.observe(10, 100);
         b.admit().unwrap();
         assert!(b.org_exhausted().is_budget_exhausted());

@@ -192,6 +192,17 @@ pub async fn start(
             return Err(error.into());
         }
     };
+    let backup = if matches!(options.role, Role::All | Role::Worker) {
+        match crate::background::backup_runner(&config, &store, &options.clock) {
+            Ok(b) => b,
+            Err(error) => {
+                store.close().await;
+                return Err(error);
+            }
+        }
+    } else {
+        None
+    };
     let surface = match options.role {
         Role::All | Role::Api => Surface::Full,
         Role::Worker => Surface::OpsOnly,
@@ -207,6 +218,7 @@ pub async fn start(
             &config.jobs,
             &store,
             &options.clock,
+            backup,
             &stop_jobs,
         ));
     }

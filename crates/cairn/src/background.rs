@@ -6,24 +6,78 @@
 //! through leases, so scaling out is starting more processes against the same database.
 //! New job kinds are registered in [`runners`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use cairn_backup::{
+    AccountVaults, BackupContext, BackupOptions, BackupRunner, SalesforceBackup, TokenCipher,
+};
 use cairn_domain::{JobKind, SharedClock};
 use cairn_jobs::maintenance::PurgeDeleted;
 use cairn_jobs::{CancellationToken, Runners, Scheduler, WorkerConfig, WorkerPool};
 use cairn_meta::MetaStore;
+use cairn_salesforce::SalesforceApp;
+use cairn_vault::Backend;
+use cairn_vault::backend::Location;
 
-use crate::config::JobsConfig;
+use crate::config::{Config, JobsConfig};
+use crate::error::Error;
 
-/// The runners this build has, by job kind.
+/// The runners this build has, by job kind. Backup jobs run only where the process
+/// can open vaults (a master key is configured): elsewhere they stay queued for a
+/// worker that can.
 #[must_use]
-pub fn runners() -> Runners {
-    Runners::new().with(
-        JobKind::Maintenance,
-        std::sync::Arc::new(PurgeDeleted::new()),
-    )
+pub fn runners(backup: Option<Arc<BackupRunner>>) -> Runners {
+    let runners = Runners::new().with(JobKind::Maintenance, Arc::new(PurgeDeleted::new()));
+    match backup {
+        Some(b) => runners.with(JobKind::Backup, b),
+        None => runners,
+    }
+}
+
+/// The backup runner of this process: account vaults under the configured vault
+/// location, tokens opened with the master key, Salesforce through `[salesforce]`.
+/// `None` (with a warning) when there is no usable master key.
+///
+/// # Errors
+/// [`Error::Config`] for an unusable vault location or connector settings.
+pub fn backup_runner(
+    config: &Config,
+    store: &MetaStore,
+    clock: &SharedClock,
+) -> Result<Option<Arc<BackupRunner>>, Error> {
+    let master = match config.load_master_key() {
+        Ok(key) => key,
+        Err(e) => {
+            tracing::warn!("backups cannot run in this process: {e}");
+            return Ok(None);
+        }
+    };
+    let location = config.vault_location();
+    if let Ok(Location::Local(dir)) = Location::parse(&location) {
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+            context: format!("creating the vault directory {}", dir.display()),
+            source,
+        })?;
+    }
+    let root = Backend::open(&location).map_err(|e| Error::Config(format!("vault: {e}")))?;
+    let salesforce = config
+        .salesforce
+        .connector_config()?
+        .map(SalesforceApp::new)
+        .transpose()
+        .map_err(|e| Error::Config(format!("salesforce: {e}")))?
+        .map(|app| Arc::new(SalesforceBackup::new(app)));
+    let ctx = BackupContext {
+        store: store.clone(),
+        vaults: AccountVaults::new(root, master.clone()),
+        tokens: TokenCipher::new(&master),
+        clock: clock.clone(),
+        options: BackupOptions::default(),
+    };
+    Ok(Some(Arc::new(BackupRunner::new(ctx, salesforce))))
 }
 
 /// The name this process's workers put on their leases: host and process id.
@@ -49,6 +103,7 @@ pub fn start(
     config: &JobsConfig,
     store: &MetaStore,
     clock: &SharedClock,
+    backup: Option<Arc<BackupRunner>>,
     shutdown: &CancellationToken,
 ) -> Vec<JoinHandle<()>> {
     let workers = WorkerConfig::new(
@@ -56,7 +111,7 @@ pub fn start(
         config.workers,
         Duration::from_secs(config.lease_seconds),
     );
-    let pool = WorkerPool::new(store.clone(), clock.clone(), runners(), workers);
+    let pool = WorkerPool::new(store.clone(), clock.clone(), runners(backup), workers);
     let scheduler = Scheduler::new(store.clone(), clock.clone());
     let interval = Duration::from_secs(config.scheduler_interval_seconds);
     vec![

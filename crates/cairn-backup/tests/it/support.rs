@@ -28,7 +28,7 @@ use cairn_salesforce::{
     ApiBudget, DiscardTokens, OrgClient, Pkce, RetryPolicy, SalesforceApp, SalesforceConfig,
     Secret, Session, TokenSet,
 };
-use cairn_vault::crypto::{DataKey, MasterKey};
+use cairn_vault::crypto::MasterKey;
 use cairn_vault::segments::SegmentOptions;
 use cairn_vault::{Backend, SnapshotManifest};
 use serde_json::Value;
@@ -192,7 +192,8 @@ pub async fn world(
         chrono::Utc::now(),
     )
     .unwrap();
-    let cipher = TokenCipher::from_data_key(&DataKey::generate());
+    let master = MasterKey::generate();
+    let cipher = TokenCipher::new(&master);
     let tasks = store.account(account).tasks();
     tasks.create(&task).await.unwrap();
     tasks
@@ -203,7 +204,7 @@ pub async fn world(
         )
         .await
         .unwrap();
-    let vaults = AccountVaults::new(Backend::open("memory://").unwrap(), MasterKey::generate());
+    let vaults = AccountVaults::new(Backend::open("memory://").unwrap(), master);
     let ctx = BackupContext {
         store: store.clone(),
         vaults,

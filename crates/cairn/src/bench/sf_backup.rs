@@ -35,7 +35,7 @@ use cairn_meta::{ConnectOptions, EntityQuery, MetaStore};
 use cairn_salesforce::{
     ApiBudget, DiscardTokens, OrgClient, SalesforceApp, SalesforceConfig, Secret, Session, TokenSet,
 };
-use cairn_vault::crypto::{DataKey, MasterKey};
+use cairn_vault::crypto::MasterKey;
 use cairn_vault::segments::SegmentOptions;
 use cairn_vault::{Backend, SnapshotManifest, Vault};
 use clap::Args;
@@ -139,7 +139,8 @@ async fn setup(profile: Profile) -> anyhow::Result<Setup> {
         RegionCode::parse("local")?,
         now,
     )?;
-    let cipher = TokenCipher::from_data_key(&DataKey::generate());
+    let master = MasterKey::generate();
+    let cipher = TokenCipher::new(&master);
     let tasks = store.account(account.id).tasks();
     tasks.create(&task).await?;
     tasks
@@ -150,7 +151,7 @@ async fn setup(profile: Profile) -> anyhow::Result<Setup> {
     let root = Backend::open(&vault_dir.display().to_string())?;
     let ctx = BackupContext {
         store: store.clone(),
-        vaults: AccountVaults::new(root, MasterKey::generate()),
+        vaults: AccountVaults::new(root, master),
         tokens: cipher,
         clock: Arc::new(SystemClock),
         options: BackupOptions {
