@@ -69,7 +69,7 @@ impl TokenCipher {
     /// [`BackupError::Token`] when the tokens cannot be encoded.
     pub fn seal_json<T: serde::Serialize>(&self, task: TaskId, tokens: &T) -> Result<Vec<u8>> {
         let json = serde_json::to_vec(tokens).map_err(|e| BackupError::Token(e.to_string()))?;
-        Ok(self.key.seal(&Self::aad(task), &json))
+        Ok(self.key.seal(&task_token_aad(task), &json))
     }
 
     /// Opens what [`TokenCipher::seal_json`] produced for `task`.
@@ -83,7 +83,7 @@ impl TokenCipher {
     ) -> Result<T> {
         let json = self
             .key
-            .open(&Self::aad(task), sealed)
+            .open(&task_token_aad(task), sealed)
             .map_err(|e| BackupError::Token(format!("the stored token does not open: {e}")))?;
         serde_json::from_slice(&json)
             .map_err(|e| BackupError::Token(format!("the stored token is malformed: {e}")))

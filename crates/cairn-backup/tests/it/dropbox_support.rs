@@ -18,7 +18,7 @@ use cairn_dropbox::{DropboxApp, DropboxConfig, Pkce, RetryPolicy, Secret, TokenS
 use cairn_emulator::dropbox::{DropboxOptions, RunningDropbox, start};
 use cairn_meta::testing::TestDatabase;
 use cairn_meta::{ConnectOptions, MetaStore};
-use cairn_vault::crypto::{DataKey, MasterKey};
+use cairn_vault::crypto::MasterKey;
 use cairn_vault::segments::SegmentOptions;
 use cairn_vault::{Backend, SnapshotManifest};
 use url::Url;
@@ -154,7 +154,8 @@ pub async fn dbx_world(opts: DropboxOptions) -> DbxWorld {
         chrono::Utc::now(),
     )
     .unwrap();
-    let cipher = TokenCipher::from_data_key(&DataKey::generate());
+    let master = MasterKey::generate();
+    let cipher = TokenCipher::new(&master);
     let tasks = store.account(account).tasks();
     tasks.create(&task).await.unwrap();
     tasks
@@ -165,7 +166,7 @@ pub async fn dbx_world(opts: DropboxOptions) -> DbxWorld {
         )
         .await
         .unwrap();
-    let vaults = AccountVaults::new(Backend::open("memory://").unwrap(), MasterKey::generate());
+    let vaults = AccountVaults::new(Backend::open("memory://").unwrap(), master);
     let ctx = BackupContext {
         store: store.clone(),
         vaults,

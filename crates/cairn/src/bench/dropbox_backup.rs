@@ -30,7 +30,7 @@ use cairn_domain::{
 use cairn_dropbox::{DropboxApp, DropboxConfig, Secret, TokenSet};
 use cairn_emulator::dropbox::{DropboxOptions, MutateRequest, RunningDropbox, start};
 use cairn_meta::{ConnectOptions, MetaStore};
-use cairn_vault::crypto::{DataKey, MasterKey};
+use cairn_vault::crypto::MasterKey;
 use cairn_vault::segments::SegmentOptions;
 use cairn_vault::{Backend, SnapshotManifest, Vault};
 use clap::Args;
@@ -227,7 +227,8 @@ pub async fn run(args: DropboxBackupArgs) -> anyhow::Result<Value> {
         RegionCode::parse("local")?,
         now,
     )?;
-    let cipher = TokenCipher::from_data_key(&DataKey::generate());
+    let master = MasterKey::generate();
+    let cipher = TokenCipher::new(&master);
     let tasks = store.account(account.id).tasks();
     tasks.create(&task).await?;
     tasks
@@ -237,10 +238,7 @@ pub async fn run(args: DropboxBackupArgs) -> anyhow::Result<Value> {
     std::fs::create_dir_all(&vault_dir)?;
     let ctx = BackupContext {
         store: store.clone(),
-        vaults: AccountVaults::new(
-            Backend::open(&vault_dir.display().to_string())?,
-            MasterKey::generate(),
-        ),
+        vaults: AccountVaults::new(Backend::open(&vault_dir.display().to_string())?, master),
         tokens: cipher,
         clock: Arc::new(SystemClock),
         options: BackupOptions {
