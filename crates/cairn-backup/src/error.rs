@@ -1,5 +1,6 @@
 //! The backup engine's error type.
 
+use cairn_dropbox::DropboxError;
 use cairn_meta::MetaError;
 use cairn_salesforce::SalesforceError;
 use cairn_vault::VaultError;
@@ -16,6 +17,9 @@ pub enum BackupError {
     /// The Salesforce connector failed.
     #[error("{0}")]
     Salesforce(#[from] SalesforceError),
+    /// The Dropbox connector failed.
+    #[error("{0}")]
+    Dropbox(#[from] DropboxError),
     /// A stored token could not be opened or sealed (wrong master key, damaged row).
     #[error("stored token: {0}")]
     Token(String),
@@ -42,7 +46,11 @@ impl BackupError {
     /// Whether the task's connection is dead (re-authenticate).
     #[must_use]
     pub fn is_disconnected(&self) -> bool {
-        matches!(self, Self::Salesforce(e) if e.is_disconnected())
+        match self {
+            Self::Salesforce(e) => e.is_disconnected(),
+            Self::Dropbox(e) => e.is_disconnected(),
+            _ => false,
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`TokenCipher`] / [`MetaTokenSink`]: task OAuth tokens sealed at rest, refreshed
 //!   tokens persisted.
 //! - [`SalesforceBackup`]: a Salesforce backup run (see [`salesforce`] for the steps).
+//! - [`DropboxBackup`]: a Dropbox backup run (see [`dropbox`] for the steps).
 //! - [`pit`]: reading an entity back at a snapshot and comparing it with a source.
 //! - [`Progress`]: how a run reports to its job and learns it should stop;
 //!   [`BackupRunner`] runs backup jobs of the worker pool with it.
@@ -13,6 +14,7 @@
 #![warn(missing_docs)]
 
 mod context;
+pub mod dropbox;
 mod error;
 pub mod pit;
 mod progress;
@@ -22,6 +24,7 @@ mod tokens;
 mod vaults;
 
 pub use context::{BackupContext, BackupOptions};
+pub use dropbox::DropboxBackup;
 pub use error::{BackupError, Result};
 pub use progress::{NoProgress, Progress};
 pub use runner::BackupRunner;

@@ -9,6 +9,7 @@ use cairn_domain::{JobOutcome, Service};
 use cairn_jobs::{Completion, JobContext, JobRunner};
 
 use crate::context::BackupContext;
+use crate::dropbox::DropboxBackup;
 use crate::progress::Progress;
 use crate::salesforce::SalesforceBackup;
 
@@ -16,13 +17,31 @@ use crate::salesforce::SalesforceBackup;
 pub struct BackupRunner {
     ctx: BackupContext,
     salesforce: Option<Arc<SalesforceBackup>>,
+    dropbox: Option<Arc<DropboxBackup>>,
+}
+
+/// The engine of one job's task.
+enum Engine {
+    Salesforce(Arc<SalesforceBackup>),
+    Dropbox(Arc<DropboxBackup>),
 }
 
 impl BackupRunner {
     /// A runner over `ctx`; Salesforce tasks need `salesforce` (the configured app).
     #[must_use]
     pub fn new(ctx: BackupContext, salesforce: Option<Arc<SalesforceBackup>>) -> Self {
-        Self { ctx, salesforce }
+        Self {
+            ctx,
+            salesforce,
+            dropbox: None,
+        }
+    }
+
+    /// The runner, also running Dropbox tasks through `dropbox` (the configured app).
+    #[must_use]
+    pub fn with_dropbox(mut self, dropbox: Arc<DropboxBackup>) -> Self {
+        self.dropbox = Some(dropbox);
+        self
     }
 }
 
@@ -69,7 +88,7 @@ impl JobRunner for BackupRunner {
         let progress = JobProgressSink { job: job.clone() };
         let engine = match task.service {
             Service::Salesforce => match &self.salesforce {
-                Some(engine) => Arc::clone(engine),
+                Some(engine) => Engine::Salesforce(Arc::clone(engine)),
                 None => {
                     return JobOutcome::Failed(
                         "Salesforce is not configured on this installation.".into(),
@@ -77,9 +96,15 @@ impl JobRunner for BackupRunner {
                     .into();
                 }
             },
-            Service::Dropbox => {
-                return JobOutcome::Failed("Dropbox backups are not available yet.".into()).into();
-            }
+            Service::Dropbox => match &self.dropbox {
+                Some(engine) => Engine::Dropbox(Arc::clone(engine)),
+                None => {
+                    return JobOutcome::Failed(
+                        "Dropbox is not configured on this installation.".into(),
+                    )
+                    .into();
+                }
+            },
         };
         // The run goes on a task of its own: everything it holds is owned ('static), so
         // its `Send`-ness is checked for concrete lifetimes (the vault's retry closures
@@ -87,7 +112,10 @@ impl JobRunner for BackupRunner {
         let ctx = self.ctx.clone();
         let job_id = job.job().id;
         let run = tokio::spawn(async move {
-            let outcome = engine.run(&ctx, &task, Some(job_id), &progress).await;
+            let outcome = match engine {
+                Engine::Salesforce(e) => e.run(&ctx, &task, Some(job_id), &progress).await,
+                Engine::Dropbox(e) => e.run(&ctx, &task, Some(job_id), &progress).await,
+            };
             (outcome, progress)
         });
         let (result, progress) = match run.await {

@@ -61,6 +61,33 @@ impl TokenCipher {
         serde_json::from_slice(&json)
             .map_err(|e| BackupError::Token(format!("the stored token is malformed: {e}")))
     }
+
+    /// Seals any service's token set for `task` (the same sealing as
+    /// [`TokenCipher::seal`], for services other than Salesforce).
+    ///
+    /// # Errors
+    /// [`BackupError::Token`] when the tokens cannot be encoded.
+    pub fn seal_json<T: serde::Serialize>(&self, task: TaskId, tokens: &T) -> Result<Vec<u8>> {
+        let json = serde_json::to_vec(tokens).map_err(|e| BackupError::Token(e.to_string()))?;
+        Ok(self.key.seal(&task_token_aad(task), &json))
+    }
+
+    /// Opens what [`TokenCipher::seal_json`] produced for `task`.
+    ///
+    /// # Errors
+    /// [`BackupError::Token`] for a damaged, foreign or malformed ciphertext.
+    pub fn open_json<T: serde::de::DeserializeOwned>(
+        &self,
+        task: TaskId,
+        sealed: &[u8],
+    ) -> Result<T> {
+        let json = self
+            .key
+            .open(&task_token_aad(task), sealed)
+            .map_err(|e| BackupError::Token(format!("the stored token does not open: {e}")))?;
+        serde_json::from_slice(&json)
+            .map_err(|e| BackupError::Token(format!("the stored token is malformed: {e}")))
+    }
 }
 
 /// Persists a task's refreshed tokens (sealed) and reads them back for the connector's

@@ -12,7 +12,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use cairn_backup::{
-    AccountVaults, BackupContext, BackupOptions, BackupRunner, SalesforceBackup, TokenCipher,
+    AccountVaults, BackupContext, BackupOptions, BackupRunner, DropboxBackup, SalesforceBackup,
+    TokenCipher,
 };
 use cairn_domain::{JobKind, SharedClock};
 use cairn_jobs::maintenance::PurgeDeleted;
@@ -38,7 +39,8 @@ pub fn runners(backup: Option<Arc<BackupRunner>>) -> Runners {
 }
 
 /// The backup runner of this process: account vaults under the configured vault
-/// location, tokens opened with the master key, Salesforce through `[salesforce]`.
+/// location, tokens opened with the master key, Salesforce through `[salesforce]` and
+/// Dropbox through `[dropbox]`.
 /// `None` (with a warning) when there is no usable master key.
 ///
 /// # Errors
@@ -77,7 +79,18 @@ pub fn backup_runner(
         clock: clock.clone(),
         options: BackupOptions::default(),
     };
-    Ok(Some(Arc::new(BackupRunner::new(ctx, salesforce))))
+    let dropbox = config
+        .dropbox
+        .connector_config()?
+        .map(cairn_dropbox::DropboxApp::new)
+        .transpose()
+        .map_err(|e| Error::Config(format!("dropbox: {e}")))?
+        .map(|app| Arc::new(DropboxBackup::new(app)));
+    let mut runner = BackupRunner::new(ctx, salesforce);
+    if let Some(dropbox) = dropbox {
+        runner = runner.with_dropbox(dropbox);
+    }
+    Ok(Some(Arc::new(runner)))
 }
 
 /// The name this process's workers put on their leases: host and process id.

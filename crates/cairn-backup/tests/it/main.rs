@@ -5,6 +5,9 @@
 
 mod support;
 
+mod dropbox_backup;
+mod dropbox_support;
+
 mod failures;
 mod full;
 mod resume;

@@ -2,6 +2,7 @@
 //! deterministically, checks its own results, and prints one JSON object with `"ok"` plus
 //! the figures its issue names (or the same as `key: value` lines without `--json`).
 
+mod dropbox_backup;
 mod dropbox_emulator;
 mod sf_backup;
 mod sf_emulator;
@@ -26,6 +27,10 @@ enum Scenario {
     /// Dropbox emulator: aggregate download MiB/s (8 streams), list_folder entries/s over
     /// 100k entries, peak RSS while serving a 20 GiB team.
     DropboxEmulator(dropbox_emulator::DropboxEmulatorArgs),
+    /// Dropbox backup end to end against the in-process emulator (20 members, 2 GiB,
+    /// 25 % duplicates): full backup, 1 % of files changed, incremental backup, both
+    /// snapshots checked against the emulator's dumps; vault put speed as reference.
+    DropboxBackup(dropbox_backup::DropboxBackupArgs),
     /// Salesforce emulator: generate the large org (1M+ records), then read it back with
     /// queryAll pages of 2,000 over loopback HTTP.
     SfEmulator,
@@ -44,6 +49,7 @@ enum Scenario {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let report = match args.scenario {
         Scenario::DropboxEmulator(a) => dropbox_emulator::run(a).await?,
+        Scenario::DropboxBackup(a) => dropbox_backup::run(a).await?,
         Scenario::SfEmulator => sf_emulator::run().await?,
         Scenario::SfBackup(a) => sf_backup::run(a).await?,
         Scenario::VaultRecords(opts) => Value::Object(vault_records::run(&opts).await?),
