@@ -81,6 +81,8 @@ pub async fn run(args: VaultBenchArgs) -> anyhow::Result<Value> {
         for (key, value) in records {
             match key.as_str() {
                 "ok" => bench.ok &= value.as_bool().unwrap_or(false),
+                // This report is the vault scenario's, not the records part's.
+                "scenario" => {}
                 "targets_met" => {
                     targets_met &= value.as_bool().unwrap_or(false);
                     bench.figures.insert("records_targets_met".into(), value);
@@ -92,10 +94,35 @@ pub async fn run(args: VaultBenchArgs) -> anyhow::Result<Value> {
         }
     }
     let mut figures = bench.figures;
+    if !args.skip_records {
+        note_missed_record_targets(&mut figures);
+    }
+    figures.insert("scenario".into(), json!("vault"));
     figures.insert("load_average".into(), json!(super::load_average()));
     figures.insert("targets_met".into(), json!(targets_met));
     figures.insert("ok".into(), json!(bench.ok && targets_met));
     Ok(Value::Object(figures))
+}
+
+/// Adds the record figures that miss issue 5's targets to `targets_missed`, so the list
+/// names every missed target of the run, not only the file ones.
+fn note_missed_record_targets(figures: &mut Map<String, Value>) {
+    let figure = |key: &str| figures.get(key).and_then(Value::as_f64);
+    let missed: Vec<&str> = [
+        (
+            "records_write_per_s",
+            figure("records_write_per_s").is_some_and(|v| v >= 300_000.0),
+        ),
+        ("diff_1m_s", figure("diff_1m_s").is_some_and(|v| v <= 1.0)),
+        ("lookup_ms", figure("lookup_ms").is_some_and(|v| v <= 50.0)),
+    ]
+    .into_iter()
+    .filter(|(_, met)| !met)
+    .map(|(key, _)| key)
+    .collect();
+    if let Some(Value::Array(list)) = figures.get_mut("targets_missed") {
+        list.extend(missed.into_iter().map(|key| json!(key)));
+    }
 }
 
 /// Deterministic generator (xorshift64*).
