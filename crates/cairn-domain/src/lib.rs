@@ -22,6 +22,7 @@ pub mod password;
 pub mod region;
 pub mod retention;
 pub mod schedule;
+pub mod secret;
 pub mod snapshot;
 pub mod task;
 
@@ -32,5 +33,6 @@ pub use entity::{Entity, EntityCounters, EntityKind, EntityStatus, Tag};
 pub use ids::{IdParseError, TypedId};
 pub use job::{Job, JobKind, JobOutcome, JobStatus, NewJob};
 pub use region::{Region, RegionCode};
+pub use secret::Secret;
 pub use snapshot::{SnapshotOutcome, SnapshotRecord};
 pub use task::{BackupTask, ConnectionStatus, Environment, Service, TaskSettings};

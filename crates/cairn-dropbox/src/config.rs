@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::Secret;
 use crate::error::DropboxError;
-use crate::secret::Secret;
 
 /// Dropbox's RPC host.
 pub const DROPBOX_API_URL: &str = "https://api.dropboxapi.com";

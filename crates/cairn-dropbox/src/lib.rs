@@ -34,13 +34,13 @@ pub mod listing;
 pub mod metadata;
 pub mod oauth;
 pub mod observe;
-pub mod secret;
 pub mod team;
 pub mod tokens;
 mod transport;
 pub mod writes;
 
 pub use app::DropboxApp;
+pub use cairn_domain::Secret;
 pub use client::{TeamClient, TeamClientBuilder};
 pub use config::{DropboxConfig, RetryPolicy, Timeouts};
 pub use content_hash::{ContentHash, ContentHasher};
@@ -53,7 +53,6 @@ pub use listing::{ListPage, PollResult};
 pub use metadata::{Change, FileEntry, FolderEntry};
 pub use oauth::{AccessToken, Pkce, TokenSet, random_state};
 pub use observe::{ClientObserver, ClientStats, NoObserver, RateLimitEvent, RetryEvent};
-pub use secret::Secret;
 pub use team::{
     Member, MemberStatus, Namespace, NamespaceType, TeamFeatures, TeamFolder, TeamFolderStatus,
     TeamInfo,

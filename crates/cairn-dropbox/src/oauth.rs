@@ -14,9 +14,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::Secret;
 use crate::app::DropboxApp;
 use crate::error::{DropboxError, excerpt, tag_chain};
-use crate::secret::Secret;
 
 const TOKEN_ROUTE: &str = "oauth2/token";
 const REVOKE_ROUTE: &str = "auth/token/revoke";

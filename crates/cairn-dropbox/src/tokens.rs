@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::Secret;
 use crate::app::DropboxApp;
 use crate::error::DropboxError;
 use crate::oauth::AccessToken;
-use crate::secret::Secret;
 
 /// Told when the client refreshed its access token, so the caller can persist it.
 pub trait TokenSink: Send + Sync {

@@ -1,6 +1,6 @@
 //! Connection pools for the two backends, and the one place that chooses between them.
 //!
-//! Every query in this crate is written once, with `$1`-style placeholders that both
+//! Every query in this crate is written once, with `$1`-style bind_params that both
 //! SQLite and PostgreSQL accept, and run through [`with_pool!`], which expands the same
 //! expression once per backend so the sqlx types line up. Only DDL (the migrations) and the
 //! few statements the dialects genuinely disagree on are written twice.

@@ -24,8 +24,9 @@ use crate::store::MetaStore;
 /// Most ids bound in one statement (well under both backends' parameter limits).
 pub(crate) const ID_BATCH: usize = 500;
 
-/// `$first, $first+1, …` for `count` parameters.
-pub(crate) fn placeholders(first: usize, count: usize) -> String {
+/// The numbered bind parameters `$first, $first+1, …` (`count` of them) for an
+/// `IN (…)` list; both backends accept `$n`.
+pub(crate) fn bind_params(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
@@ -398,8 +399,8 @@ impl<'a> AccountEntities<'a> {
             let sql = format!(
                 "UPDATE entities SET status = $2 WHERE account_id = $1 AND deleted_at IS NULL \
                  AND status IN ({}) AND id IN ({})",
-                placeholders(3, from.len()),
-                placeholders(3 + from.len(), batch.len())
+                bind_params(3, from.len()),
+                bind_params(3 + from.len(), batch.len())
             );
             changed += with_pool!(&self.store.db, write, pool => {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -428,7 +429,7 @@ impl<'a> AccountEntities<'a> {
             let sql = format!(
                 "UPDATE entities SET deleted_at = $2 WHERE account_id = $1 \
                  AND deleted_at IS NULL AND id IN ({})",
-                placeholders(3, batch.len())
+                bind_params(3, batch.len())
             );
             changed += with_pool!(&self.store.db, write, pool => {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -487,5 +488,14 @@ impl<'a> AccountEntities<'a> {
                 .push((TagId::from_uuid(tag), limited));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod bind_params_tests {
+    #[test]
+    fn numbers_parameters_from_first() {
+        assert_eq!(super::bind_params(3, 3), "$3, $4, $5");
+        assert_eq!(super::bind_params(1, 0), "");
     }
 }

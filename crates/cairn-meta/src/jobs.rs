@@ -23,7 +23,7 @@ use cairn_domain::job::{JobLogLine, JobProgress};
 use cairn_domain::{Job, JobKind, JobOutcome, JobStatus, NewJob};
 
 use crate::db::{Db, with_pool};
-use crate::entities::placeholders;
+use crate::entities::bind_params;
 use crate::error::{MetaError, Result};
 use crate::rows::{count_from_db, parse_stored};
 use crate::store::MetaStore;
@@ -371,7 +371,7 @@ impl<'a> JobQueue<'a> {
                      AND busy.id <> j.id)) \
                  ORDER BY j.run_after, j.created_at, j.id LIMIT 1 {lock}) \
              RETURNING {JOB_COLUMNS}",
-            kinds = placeholders(5, kinds.len()),
+            kinds = bind_params(5, kinds.len()),
         );
         let token = Uuid::new_v4();
         let row: Option<JobRow> = with_pool!(&self.store.db, write, pool => {

@@ -4,7 +4,7 @@
 //!
 //! Rules of this crate:
 //! - It is the only crate that uses sqlx. Queries are runtime queries (`query_as` +
-//!   `FromRow`), written once with `$n` placeholders wherever the two dialects agree; the
+//!   `FromRow`), written once with `$n` bind_params wherever the two dialects agree; the
 //!   contract suite in `tests/it` runs every one of them on both backends.
 //! - Tenancy is structural: anything owned by an account is reached through
 //!   [`MetaStore::account`], whose handles never take an account id.

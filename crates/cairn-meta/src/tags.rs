@@ -10,7 +10,7 @@ use cairn_domain::Tag;
 use cairn_domain::ids::{AccountId, EntityId, TagId, TypedId};
 
 use crate::db::with_pool;
-use crate::entities::{ID_BATCH, placeholders};
+use crate::entities::{ID_BATCH, bind_params};
 use crate::error::{MetaError, Result, conflict_on_unique};
 use crate::store::MetaStore;
 
@@ -106,7 +106,7 @@ impl<'a> AccountTags<'a> {
             let sql = format!(
                 "INSERT INTO entity_tags (entity_id, tag_id) SELECT id, $2 FROM entities \
                  WHERE account_id = $1 AND id IN ({}) ON CONFLICT DO NOTHING",
-                placeholders(3, batch.len())
+                bind_params(3, batch.len())
             );
             added += with_pool!(&self.store.db, write, pool => {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -131,7 +131,7 @@ impl<'a> AccountTags<'a> {
         for batch in entities.chunks(ID_BATCH) {
             let sql = format!(
                 "DELETE FROM entity_tags WHERE tag_id = $1 AND entity_id IN ({})",
-                placeholders(2, batch.len())
+                bind_params(2, batch.len())
             );
             removed += with_pool!(&self.store.db, write, pool => {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tag.as_uuid());

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::Secret;
 use crate::error::SalesforceError;
-use crate::secret::Secret;
 
 /// Production / Developer Edition login host.
 pub const PRODUCTION_LOGIN_URL: &str = "https://login.salesforce.com";

@@ -12,10 +12,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::Secret;
 use crate::app::SalesforceApp;
 use crate::config::{Environment, join};
 use crate::error::{SalesforceError, excerpt};
-use crate::secret::Secret;
 
 const TOKEN_PATH: &str = "/services/oauth2/token";
 

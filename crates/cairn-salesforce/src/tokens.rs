@@ -15,10 +15,10 @@ use std::sync::{Arc, Weak};
 
 use futures::future::BoxFuture;
 
+use crate::Secret;
 use crate::app::SalesforceApp;
 use crate::error::SalesforceError;
 use crate::oauth::TokenSet;
-use crate::secret::Secret;
 
 /// Told when the session was refreshed, so the caller can persist the new tokens; and
 /// asked for the stored tokens when a refresh token is refused, because with several
