@@ -17,3 +17,4 @@ mod sessions;
 mod signup;
 mod tasks;
 mod throttling;
+mod usage_report;
