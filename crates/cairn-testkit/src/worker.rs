@@ -69,7 +69,9 @@ impl WorkerProcess {
             }
             Err(error) => {
                 runtime.shutdown_background();
-                return Err(anyhow::anyhow!("the worker process crashed starting: {error}"));
+                return Err(anyhow::anyhow!(
+                    "the worker process crashed starting: {error}"
+                ));
             }
         };
         Ok(Self {

@@ -111,7 +111,12 @@ async fn assert_snapshot_equals_dump(
     source.len()
 }
 
-async fn entity_status(app: &TestApp, account: AccountId, task: TaskId, external: &str) -> EntityStatus {
+async fn entity_status(
+    app: &TestApp,
+    account: AccountId,
+    task: TaskId,
+    external: &str,
+) -> EntityStatus {
     app.store()
         .account(account)
         .entities()
@@ -141,10 +146,18 @@ async fn a_dropbox_team_is_backed_up_from_the_portal_and_both_snapshots_equal_th
 
     // The first Backup now discovers the team; nothing is active yet.
     let discovery = backup_now(&app, &client, account, task).await;
-    assert_eq!(discovery.status, JobStatus::Succeeded, "{:?}", discovery.error);
+    assert_eq!(
+        discovery.status,
+        JobStatus::Succeeded,
+        "{:?}",
+        discovery.error
+    );
     assert_eq!(discovery.snapshot_id, None);
     let discovered = listed_entities(&app, &client, task, "status=not_active").await;
-    assert!(discovered.len() >= 4, "members and a team folder: {discovered:?}");
+    assert!(
+        discovered.len() >= 4,
+        "members and a team folder: {discovered:?}"
+    );
     activate(&app, &client, task, &discovered).await;
 
     // Auto-activation on, in the settings form.
@@ -191,7 +204,10 @@ async fn a_dropbox_team_is_backed_up_from_the_portal_and_both_snapshots_equal_th
     let control = db.control();
     let members = control.members();
     let admin = members.iter().find(|m| m.admin).unwrap();
-    for (seed, kind) in ["modify", "add", "delete", "rename"].into_iter().enumerate() {
+    for (seed, kind) in ["modify", "add", "delete", "rename"]
+        .into_iter()
+        .enumerate()
+    {
         let report = control
             .mutate(&MutateRequest {
                 percent: 20.0,
@@ -247,8 +263,14 @@ async fn a_dropbox_team_is_backed_up_from_the_portal_and_both_snapshots_equal_th
     let first = vault.manifest(full_snapshot).await;
     let second = vault.manifest(incremental_snapshot).await;
     let kept = manifest_key(&leaver.team_member_id);
-    assert_eq!(second.entities[&kept].segments, first.entities[&kept].segments);
-    assert!(!second.entities[&kept].segments.is_empty(), "the leaver had files");
+    assert_eq!(
+        second.entities[&kept].segments,
+        first.entities[&kept].segments
+    );
+    assert!(
+        !second.entities[&kept].segments.is_empty(),
+        "the leaver had files"
+    );
 
     // Newcomers were activated and backed up by the second run; the leaver is Archived.
     assert!(after.entities.contains_key(&newcomer.team_member_id));
@@ -256,7 +278,11 @@ async fn a_dropbox_team_is_backed_up_from_the_portal_and_both_snapshots_equal_th
         entity_status(&app, account, task, &newcomer.team_member_id).await,
         EntityStatus::Success
     );
-    assert!(second.entities.contains_key(&manifest_key(&newcomer.team_member_id)));
+    assert!(
+        second
+            .entities
+            .contains_key(&manifest_key(&newcomer.team_member_id))
+    );
     let folder_entity = after
         .entities
         .iter()
@@ -273,6 +299,10 @@ async fn a_dropbox_team_is_backed_up_from_the_portal_and_both_snapshots_equal_th
         EntityStatus::Archived
     );
     let archived = listed_entities(&app, &client, task, "status=archived").await;
-    assert_eq!(archived.len(), 1, "the task page lists the leaver as Archived");
+    assert_eq!(
+        archived.len(),
+        1,
+        "the task page lists the leaver as Archived"
+    );
     app.shutdown().await;
 }

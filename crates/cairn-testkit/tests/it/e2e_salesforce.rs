@@ -198,7 +198,12 @@ async fn a_salesforce_org_is_backed_up_from_the_portal_and_both_snapshots_equal_
     // The first Backup now discovers the org: objects and metadata types appear, not
     // active yet, and nothing is backed up.
     let discovery = backup_now(&app, &client, account, task).await;
-    assert_eq!(discovery.status, JobStatus::Succeeded, "{:?}", discovery.error);
+    assert_eq!(
+        discovery.status,
+        JobStatus::Succeeded,
+        "{:?}",
+        discovery.error
+    );
     assert_eq!(discovery.snapshot_id, None);
     let objects = listed_entities(&app, &client, task, "kind=sf_object").await;
     assert!(objects.len() > 3, "{objects:?}");
@@ -247,8 +252,7 @@ async fn a_salesforce_org_is_backed_up_from_the_portal_and_both_snapshots_equal_
 
     let vault = AccountVault::open(&app, account).await;
     let org = org_client(&app, &vault, account, task).await;
-    let compared =
-        assert_snapshot_equals_dump(&vault, &org, full_snapshot, &active, &before).await;
+    let compared = assert_snapshot_equals_dump(&vault, &org, full_snapshot, &active, &before).await;
     assert!(compared > 1000, "compared {compared} records");
     assert_snapshot_equals_dump(&vault, &org, incremental_snapshot, &active, &after).await;
 

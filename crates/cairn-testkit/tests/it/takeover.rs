@@ -13,8 +13,7 @@ use cairn_meta::EntityQuery;
 use cairn_testkit::{JOB_TIMEOUT, WorkerProcess};
 
 use crate::backup_support::{
-    AccountVault, activate, backup_now, connect_salesforce_task, listed_entities,
-    press_backup_now,
+    AccountVault, activate, backup_now, connect_salesforce_task, listed_entities, press_backup_now,
 };
 use crate::e2e_salesforce::{assert_snapshot_equals_dump, entity_names, org_client, org_dump};
 use crate::task_support::{account_of, app_builder, salesforce};
@@ -36,7 +35,12 @@ async fn a_backup_whose_worker_dies_is_taken_over_and_finished_without_refetchin
 
     let a = WorkerProcess::start(&app).await.unwrap();
     let discovery = backup_now(&app, &client, account, task).await;
-    assert_eq!(discovery.status, JobStatus::Succeeded, "{:?}", discovery.error);
+    assert_eq!(
+        discovery.status,
+        JobStatus::Succeeded,
+        "{:?}",
+        discovery.error
+    );
     let objects = listed_entities(&app, &client, task, "kind=sf_object").await;
     activate(&app, &client, task, &objects).await;
 
@@ -55,9 +59,7 @@ async fn a_backup_whose_worker_dies_is_taken_over_and_finished_without_refetchin
     let rows = |name: &String| dump.get(name).map_or(0, |r| r.len() as u64);
     let first_full = names.iter().position(|n| rows(n) > 0).unwrap();
     let held_at = &names[first_full + 1];
-    let hold = sf
-        .control()
-        .hold(&format!("/sobjects/{held_at}/describe"));
+    let hold = sf.control().hold(&format!("/sobjects/{held_at}/describe"));
     let job = press_backup_now(&app, &client, account, task).await;
     tokio::time::timeout(JOB_TIMEOUT, hold.reached())
         .await
@@ -132,8 +134,7 @@ async fn a_backup_whose_worker_dies_is_taken_over_and_finished_without_refetchin
         "B fetched only the objects A had not finished ({total} records in all)"
     );
     assert!(
-        log.iter()
-            .any(|l| l.message.contains("(attempt 2)")),
+        log.iter().any(|l| l.message.contains("(attempt 2)")),
         "the log shows the second attempt: {log:?}"
     );
 

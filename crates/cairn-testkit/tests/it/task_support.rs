@@ -89,24 +89,23 @@ pub fn app_builder(sf: Option<&RunningSalesforce>, db: Option<&RunningDropbox>) 
             db.oauth_authorize_url(),
         )
     });
-    TestApp::builder()
-        .configure(move |config| {
-            config.vault.master_key = Some(cairn::config::Secret::new(MASTER_KEY));
-            if let Some((id, secret, production, sandbox)) = sf {
-                config.salesforce.client_id = id;
-                config.salesforce.client_secret = Some(cairn::config::Secret::new(secret));
-                config.salesforce.production_login_url = production;
-                config.salesforce.sandbox_login_url = sandbox;
-            }
-            if let Some((key, secret, api, content, notify, authorize)) = db {
-                config.dropbox.app_key = key;
-                config.dropbox.app_secret = Some(cairn::config::Secret::new(secret));
-                config.dropbox.api_url = api;
-                config.dropbox.content_url = content;
-                config.dropbox.notify_url = notify;
-                config.dropbox.authorize_url = authorize;
-            }
-        })
+    TestApp::builder().configure(move |config| {
+        config.vault.master_key = Some(cairn::config::Secret::new(MASTER_KEY));
+        if let Some((id, secret, production, sandbox)) = sf {
+            config.salesforce.client_id = id;
+            config.salesforce.client_secret = Some(cairn::config::Secret::new(secret));
+            config.salesforce.production_login_url = production;
+            config.salesforce.sandbox_login_url = sandbox;
+        }
+        if let Some((key, secret, api, content, notify, authorize)) = db {
+            config.dropbox.app_key = key;
+            config.dropbox.app_secret = Some(cairn::config::Secret::new(secret));
+            config.dropbox.api_url = api;
+            config.dropbox.content_url = content;
+            config.dropbox.notify_url = notify;
+            config.dropbox.authorize_url = authorize;
+        }
+    })
 }
 
 pub async fn account_of(app: &TestApp, email: &str) -> AccountId {
