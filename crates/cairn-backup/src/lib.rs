@@ -13,6 +13,7 @@
 
 #![warn(missing_docs)]
 
+mod commit;
 mod context;
 pub mod dropbox;
 mod error;

@@ -25,3 +25,4 @@ mod task_connect;
 mod task_entities;
 mod tasks;
 mod throttling;
+mod usage_report;
