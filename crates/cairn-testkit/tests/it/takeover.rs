@@ -1,14 +1,17 @@
 //! Issue 6 acceptance: a worker process dies in the middle of a Salesforce backup and
 //! another one finishes it. Worker process A takes the job; the emulator holds A's first
-//! call for an object that comes after one with records, so by then that object's read
-//! is durable (segments written, checkpoint saved); A is killed there — no heartbeat, no
+//! call for every object but one with records, so that object is the only one A reads,
+//! and once the object after the first few arrives at its hold, the finished one is
+//! durable (segments written, checkpoint saved); A is killed there — no heartbeat, no
 //! hand-back. Once A's lease has run out on worker process B's clock, B takes the job
 //! over, resumes from the checkpoints without reading the finished object again, and the
 //! snapshot equals the org.
 
 use cairn::Role;
+use cairn_backup::BackupOptions;
 use cairn_backup::salesforce::cursor::EntityCursor;
 use cairn_domain::{EntityKind, EntityStatus, JobStatus};
+use cairn_emulator::salesforce::Hold;
 use cairn_meta::EntityQuery;
 use cairn_testkit::{JOB_TIMEOUT, WorkerProcess};
 
@@ -44,8 +47,10 @@ async fn a_backup_whose_worker_dies_is_taken_over_and_finished_without_refetchin
     let objects = listed_entities(&app, &client, task, "kind=sf_object").await;
     activate(&app, &client, task, &objects).await;
 
-    // A run takes objects by name. Hold A at the first call for the object after the
-    // first one with records.
+    // A run takes objects in name order, a few at a time. Every object but the first
+    // one with records is held at its first call (its describe), so that one is the only
+    // object A can finish; the object that can only start once a slot frees up arriving
+    // at its hold says it has.
     let mut names = entity_names(
         &app,
         account,
@@ -57,15 +62,26 @@ async fn a_backup_whose_worker_dies_is_taken_over_and_finished_without_refetchin
     names.sort();
     let dump = org_dump(&sf);
     let rows = |name: &String| dump.get(name).map_or(0, |r| r.len() as u64);
-    let first_full = names.iter().position(|n| rows(n) > 0).unwrap();
-    let held_at = &names[first_full + 1];
-    let hold = sf.control().hold(&format!("/sobjects/{held_at}/describe"));
+    let finished = names.iter().position(|n| rows(n) > 0).unwrap();
+    let slots = BackupOptions::default().entity_concurrency;
+    assert!(finished < slots && slots < names.len(), "{names:?}");
+    let holds: Vec<(usize, Hold)> = (0..names.len())
+        .filter(|&i| i != finished)
+        .map(|i| {
+            let hold = sf
+                .control()
+                .hold(&format!("/sobjects/{}/describe", names[i]));
+            (i, hold)
+        })
+        .collect();
+    let freed_slot = &holds.iter().find(|(i, _)| *i == slots).unwrap().1;
     let job = press_backup_now(&app, &client, account, task).await;
-    tokio::time::timeout(JOB_TIMEOUT, hold.reached())
+    tokio::time::timeout(JOB_TIMEOUT, freed_slot.reached())
         .await
-        .expect("worker A reaches the held object");
+        .expect("worker A finishes an object and starts the next one");
 
-    // Everything before the held object is durable: read to the end, segments pending.
+    // The finished object is durable: read to the end, its segments pending (in no
+    // snapshot yet); every other object is held before its first read.
     let entities = app
         .store()
         .account(account)
@@ -79,23 +95,29 @@ async fn a_backup_whose_worker_dies_is_taken_over_and_finished_without_refetchin
         )
         .await
         .unwrap();
-    let finished = &names[..=first_full];
-    for name in finished {
-        let e = entities.iter().find(|e| &e.external_id == name).unwrap();
-        let cursor = EntityCursor::load(name, e.cursor.as_ref()).unwrap();
-        assert!(cursor.checkpoint.is_done(), "{name} was read to the end");
-        assert!(cursor.segments.is_empty(), "{name} is in no snapshot yet");
-        assert_eq!(
-            cursor.pending.is_empty(),
-            rows(name) == 0,
-            "{name}: its records are in pending segments: {cursor:?}"
-        );
+    let name = &names[finished];
+    let e = entities.iter().find(|e| &e.external_id == name).unwrap();
+    let cursor = EntityCursor::load(name, e.cursor.as_ref()).unwrap();
+    assert!(cursor.checkpoint.is_done(), "{name} was read to the end");
+    assert!(cursor.segments.is_empty(), "{name} is in no snapshot yet");
+    assert!(
+        !cursor.pending.is_empty(),
+        "{name}: its records are in pending segments"
+    );
+    for (i, hold) in holds.iter().filter(|(i, _)| *i < slots) {
+        tokio::time::timeout(JOB_TIMEOUT, hold.reached())
+            .await
+            .unwrap_or_else(|_| panic!("{} started with the first objects", names[*i]));
     }
+    let started = holds.iter().filter(|(_, h)| h.arrived() > 0).count();
+    assert_eq!(started, slots, "no slot is free for another object");
     let taken = app.store().account(account).jobs().get(job).await.unwrap();
     assert_eq!((taken.status, taken.attempts), (JobStatus::InProgress, 1));
 
     a.kill();
-    hold.release();
+    for (_, hold) in &holds {
+        hold.release();
+    }
 
     // B sees A's lease run out on its own clock, takes the job over and finishes it.
     let b = WorkerProcess::start(&app).await.unwrap();
@@ -127,7 +149,7 @@ async fn a_backup_whose_worker_dies_is_taken_over_and_finished_without_refetchin
         .next_back()
         .expect("B's run logged its summary");
     let total: u64 = names.iter().map(rows).sum();
-    let left_to_b: u64 = names[first_full + 1..].iter().map(rows).sum();
+    let left_to_b = total - rows(name);
     assert!(left_to_b < total, "A had finished records of its own");
     assert_eq!(
         fetched_by_b, left_to_b,
