@@ -257,7 +257,10 @@ pub(crate) async fn commit(
                 Some(Part::Done(d)) => (d.segments.clone(), d.counters),
                 _ => ((plan.kept_segments)(e), kept_counters(e)),
             };
-            if segments.is_empty() && !matches!(parts.get(&e.id), Some(Part::Done(_))) {
+            // An entity never backed up has nothing to show; one backed up empty (no
+            // rows yet) stays listed, as every earlier snapshot listed it.
+            let done_now = matches!(parts.get(&e.id), Some(Part::Done(_)));
+            if segments.is_empty() && !done_now && e.last_snapshot_id.is_none() {
                 continue;
             }
             manifest.entities.insert(

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use cairn_domain::ids::EntityId;
 use cairn_domain::job::{JobProgress, LogLevel};
 use cairn_domain::{JobOutcome, Service};
 use cairn_jobs::{Completion, JobContext, JobRunner};
@@ -74,6 +75,25 @@ impl Progress for JobProgressSink {
     }
 }
 
+/// The entities a job's `entities` parameter names ("Backup now" on a selection), or
+/// `None` for the whole task.
+fn selected_entities(params: &serde_json::Value) -> Result<Option<Vec<EntityId>>, String> {
+    let Some(list) = params.get("entities") else {
+        return Ok(None);
+    };
+    let ids = list
+        .as_array()
+        .ok_or("The job's entity list is not a list.")?
+        .iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|s| s.parse::<EntityId>().ok())
+                .ok_or_else(|| format!("The job names an invalid entity id {v}."))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(ids))
+}
+
 #[async_trait::async_trait]
 impl JobRunner for BackupRunner {
     async fn run(&self, job: &JobContext) -> Completion {
@@ -111,10 +131,21 @@ impl JobRunner for BackupRunner {
         // are not `Send` for every lifetime an `async_trait` method would demand).
         let ctx = self.ctx.clone();
         let job_id = job.job().id;
+        let only = match selected_entities(&job.job().params) {
+            Ok(only) => only,
+            Err(message) => return JobOutcome::Failed(message).into(),
+        };
         let run = tokio::spawn(async move {
+            let only = only.as_deref();
             let outcome = match engine {
-                Engine::Salesforce(e) => e.run(&ctx, &task, Some(job_id), &progress).await,
-                Engine::Dropbox(e) => e.run(&ctx, &task, Some(job_id), &progress).await,
+                Engine::Salesforce(e) => {
+                    e.run_selected(&ctx, &task, Some(job_id), only, &progress)
+                        .await
+                }
+                Engine::Dropbox(e) => e
+                    .run_selected(&ctx, &task, Some(job_id), only, &progress)
+                    .await
+                    .map(|(o, _)| o),
             };
             (outcome, progress)
         });
@@ -132,5 +163,20 @@ impl JobRunner for BackupRunner {
                 JobOutcome::Failed(format!("The backup failed: {e}")).into()
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_names_the_whole_task_or_its_chosen_entities() {
+        assert_eq!(selected_entities(&serde_json::json!({})), Ok(None));
+        let id = EntityId::new();
+        let params = serde_json::json!({ "entities": [id.to_string()] });
+        assert_eq!(selected_entities(&params), Ok(Some(vec![id])));
+        assert!(selected_entities(&serde_json::json!({ "entities": ["nope"] })).is_err());
+        assert!(selected_entities(&serde_json::json!({ "entities": "x" })).is_err());
     }
 }

@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use cairn_domain::ids::JobId;
+use cairn_domain::ids::{EntityId, JobId};
 use cairn_domain::job::LogLevel;
 use cairn_domain::{BackupTask, ConnectionStatus, Entity, Service};
 use cairn_dropbox::{DropboxApp, TeamClient, TokenSet};
@@ -108,6 +108,23 @@ impl DropboxBackup {
         job: Option<JobId>,
         progress: &dyn Progress,
     ) -> Result<(RunOutcome, FetchStats)> {
+        self.run_selected(ctx, task, job, None, progress).await
+    }
+
+    /// As [`DropboxBackup::run_with_stats`], backing up only the active entities in
+    /// `only` when given ("Backup now" on a selection); the others keep their committed
+    /// state in the snapshot.
+    ///
+    /// # Errors
+    /// See [`DropboxBackup::run`].
+    pub async fn run_selected(
+        &self,
+        ctx: &BackupContext,
+        task: &BackupTask,
+        job: Option<JobId>,
+        only: Option<&[EntityId]>,
+        progress: &dyn Progress,
+    ) -> Result<(RunOutcome, FetchStats)> {
         if task.service != Service::Dropbox {
             return Err(BackupError::Config(format!(
                 "task {} is a {} task",
@@ -157,6 +174,7 @@ impl DropboxBackup {
         let active: Vec<&Entity> = entities
             .iter()
             .filter(|e| e.status.is_active() && present.contains_key(&e.external_id))
+            .filter(|e| only.is_none_or(|ids| ids.contains(&e.id)))
             .collect();
         progress
             .log(

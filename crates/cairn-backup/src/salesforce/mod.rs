@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use cairn_domain::entity::DiscoveredEntity;
-use cairn_domain::ids::JobId;
+use cairn_domain::ids::{EntityId, JobId};
 use cairn_domain::job::LogLevel;
 use cairn_domain::{BackupTask, ConnectionStatus, Entity, EntityKind, EntityStatus, Service};
 use cairn_meta::EntityQuery;
@@ -91,6 +91,23 @@ impl SalesforceBackup {
         job: Option<JobId>,
         progress: &dyn Progress,
     ) -> Result<RunOutcome> {
+        self.run_selected(ctx, task, job, None, progress).await
+    }
+
+    /// As [`SalesforceBackup::run`], backing up only the active entities in `only` when
+    /// given ("Backup now" on a selection); the others keep their committed state in
+    /// the snapshot.
+    ///
+    /// # Errors
+    /// See [`SalesforceBackup::run`].
+    pub async fn run_selected(
+        &self,
+        ctx: &BackupContext,
+        task: &BackupTask,
+        job: Option<JobId>,
+        only: Option<&[EntityId]>,
+        progress: &dyn Progress,
+    ) -> Result<RunOutcome> {
         if task.service != Service::Salesforce {
             return Err(BackupError::Config(format!(
                 "task {} is a {} task",
@@ -145,6 +162,7 @@ impl SalesforceBackup {
             .filter(|e| {
                 e.kind == EntityKind::SalesforceObject || types.contains_key(e.external_id.as_str())
             })
+            .filter(|e| only.is_none_or(|ids| ids.contains(&e.id)))
             .collect();
         progress
             .log(

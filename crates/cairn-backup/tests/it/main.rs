@@ -11,3 +11,4 @@ mod dropbox_support;
 mod failures;
 mod full;
 mod resume;
+mod selected;
