@@ -62,6 +62,27 @@ impl AccountVaults {
         }
     }
 
+    /// The account's vault if it has one (cached or opened now); never creates one, so
+    /// purging an account that never backed anything up leaves the store untouched.
+    ///
+    /// # Errors
+    /// Store failures; a vault sealed with another master key.
+    pub async fn existing(&self, account: AccountId) -> Result<Option<Vault>> {
+        let mut open = self.inner.open.lock().await;
+        if let Some(v) = open.get(&account) {
+            return Ok(Some(v.clone()));
+        }
+        let backend = self.inner.root.with_prefix(&account_prefix(account));
+        match Vault::open(backend, &self.inner.master).await {
+            Ok(vault) => {
+                open.insert(account, vault.clone());
+                Ok(Some(vault))
+            }
+            Err(VaultError::NotAVault(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The account's vault: the cached handle, or opened now, or created when there is
     /// none yet. Concurrent first uses (other processes included) agree on one vault.
     ///

@@ -10,4 +10,5 @@ mod dropbox_support;
 
 mod failures;
 mod full;
+mod purge;
 mod resume;
