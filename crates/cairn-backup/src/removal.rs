@@ -67,7 +67,12 @@ impl VaultDataRemover {
         let Some(vault) = self.vaults.existing(account).await? else {
             return Ok(());
         };
-        let entities = self.store.account(account).entities().all_of_task(task).await?;
+        let entities = self
+            .store
+            .account(account)
+            .entities()
+            .all_of_task(task)
+            .await?;
         let request = RemovalRequest {
             labels: task_labels(task),
             scope: RemovalScope::Snapshots,

@@ -62,6 +62,18 @@ impl AccountVaults {
         }
     }
 
+    /// The account's vault with its catalog reloaded from the store, for a backup run:
+    /// packs another process's prune marked or deleted since this process opened the
+    /// vault are then never deduplicated against (the purge prunes daily).
+    ///
+    /// # Errors
+    /// As [`AccountVaults::vault`].
+    pub async fn fresh(&self, account: AccountId) -> Result<Vault> {
+        let vault = self.vault(account).await?;
+        vault.reload().await?;
+        Ok(vault)
+    }
+
     /// The account's vault if it has one (cached or opened now); never creates one, so
     /// purging an account that never backed anything up leaves the store untouched.
     ///

@@ -16,11 +16,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use cairn_domain::{JobKind, JobOutcome, JobStatus};
 use cairn_domain::event::{Event, EventKind, EventOutcome};
 use cairn_domain::ids::{AccountId, EntityId, TaskId};
 use cairn_domain::job::{JobProgress, LogLevel};
 use cairn_domain::task::DELETE_GRACE;
+use cairn_domain::{JobKind, JobOutcome, JobStatus};
 
 use cairn_meta::{ArchivedEntity, JobQuery};
 

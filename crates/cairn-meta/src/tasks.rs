@@ -416,16 +416,18 @@ impl<'a> TaskCatalog<'a> {
             .filter(|(.., archived_at, days)| {
                 *archived_at + chrono::Duration::days(i64::from(*days)) <= now
             })
-            .map(|(account, task, entity, name, archived_at, days)| ArchivedEntity {
-                entity: DeletedEntity {
-                    account: AccountId::from_uuid(account),
-                    task: TaskId::from_uuid(task),
-                    entity: EntityId::from_uuid(entity),
-                    name,
+            .map(
+                |(account, task, entity, name, archived_at, days)| ArchivedEntity {
+                    entity: DeletedEntity {
+                        account: AccountId::from_uuid(account),
+                        task: TaskId::from_uuid(task),
+                        entity: EntityId::from_uuid(entity),
+                        name,
+                    },
+                    archived_at,
+                    retain_days: u32::try_from(days).unwrap_or_default(),
                 },
-                archived_at,
-                retain_days: u32::try_from(days).unwrap_or_default(),
-            })
+            )
             .collect())
     }
 

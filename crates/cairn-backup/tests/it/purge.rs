@@ -63,7 +63,10 @@ async fn run(w: &DbxWorld, task: &BackupTask) -> SnapshotManifest {
 }
 
 /// Every item of every entity of a snapshot with its record and content bytes.
-async fn read_back(vault: &Vault, manifest: &SnapshotManifest) -> BTreeMap<String, (String, Vec<u8>)> {
+async fn read_back(
+    vault: &Vault,
+    manifest: &SnapshotManifest,
+) -> BTreeMap<String, (String, Vec<u8>)> {
     let segs = vault.segments(SegmentOptions::default()).unwrap();
     let mut out = BTreeMap::new();
     for (name, em) in &manifest.entities {
@@ -80,7 +83,14 @@ async fn read_back(vault: &Vault, manifest: &SnapshotManifest) -> BTreeMap<Strin
 
 /// Everything stored in the account's vault, in bytes.
 async fn vault_bytes(vault: &Vault) -> u64 {
-    vault.backend().list("").await.unwrap().iter().map(|o| o.size).sum()
+    vault
+        .backend()
+        .list("")
+        .await
+        .unwrap()
+        .iter()
+        .map(|o| o.size)
+        .sum()
 }
 
 /// Enqueues one purge job and runs it to its end on a worker pool at `clock`.
@@ -154,9 +164,10 @@ async fn a_deleted_task_leaves_the_vault_after_the_grace_period() {
         .flat_map(|e| e.segments.iter().map(|s| s.object.clone()))
         .collect();
     assert!(!a_segments.is_empty() && a_segments.is_disjoint(&b_segments));
-    let stats_before = maintenance::stats(&vault, &vault.segments(SegmentOptions::default()).unwrap())
-        .await
-        .unwrap();
+    let stats_before =
+        maintenance::stats(&vault, &vault.segments(SegmentOptions::default()).unwrap())
+            .await
+            .unwrap();
     let bytes_before = vault_bytes(&vault).await;
 
     let deleted_at = chrono::Utc::now();
@@ -169,11 +180,17 @@ async fn a_deleted_task_leaves_the_vault_after_the_grace_period() {
     let remover = VaultDataRemover::new(&w.ctx).with_prune(no_grace());
     // Within the grace period nothing goes.
     let clock = Arc::new(ManualClock::new(deleted_at + chrono::Duration::days(6)));
-    assert_eq!(run_purge(&w, clock.clone(), remover.clone()).await, JobStatus::Succeeded);
+    assert_eq!(
+        run_purge(&w, clock.clone(), remover.clone()).await,
+        JobStatus::Succeeded
+    );
     assert_eq!(vault.snapshot_ids().await.unwrap().len(), 3);
 
     clock.advance(chrono::Duration::days(2));
-    assert_eq!(run_purge(&w, clock.clone(), remover.clone()).await, JobStatus::Succeeded);
+    assert_eq!(
+        run_purge(&w, clock.clone(), remover.clone()).await,
+        JobStatus::Succeeded
+    );
     assert!(
         w.store
             .account(account)
@@ -188,13 +205,18 @@ async fn a_deleted_task_leaves_the_vault_after_the_grace_period() {
     assert_eq!(left.len(), 1);
     assert!(left.iter().all(|m| m.labels["task"] != task_label));
     for s in &a_segments {
-        assert!(vault.backend().head(s).await.unwrap().is_none(), "{s} is gone");
+        assert!(
+            vault.backend().head(s).await.unwrap().is_none(),
+            "{s} is gone"
+        );
     }
     let check = maintenance::check(vault.backend().clone(), &w.master, true)
         .await
         .unwrap();
     assert!(check.ok, "{:?}", check.problems);
-    let fresh = Vault::open(vault.backend().clone(), &w.master).await.unwrap();
+    let fresh = Vault::open(vault.backend().clone(), &w.master)
+        .await
+        .unwrap();
     assert_eq!(read_back(&fresh, &b).await, b_before);
 
     // The purge pruned once (marking A's packs); a prune with zero grace deletes them.
@@ -212,10 +234,15 @@ async fn a_deleted_task_leaves_the_vault_after_the_grace_period() {
         .await
         .unwrap();
     assert!(check.ok, "{:?}", check.problems);
-    let fresh = Vault::open(vault.backend().clone(), &w.master).await.unwrap();
+    let fresh = Vault::open(vault.backend().clone(), &w.master)
+        .await
+        .unwrap();
     assert_eq!(read_back(&fresh, &b).await, b_before);
 
     // Another run has nothing left to remove and succeeds.
     clock.advance(chrono::Duration::days(1));
-    assert_eq!(run_purge(&w, clock.clone(), remover).await, JobStatus::Succeeded);
+    assert_eq!(
+        run_purge(&w, clock.clone(), remover).await,
+        JobStatus::Succeeded
+    );
 }

@@ -183,7 +183,6 @@ async fn deleted_tasks_are_purged_after_the_grace_period(store: MetaStore) {
     );
 }
 
-
 /// Entities discovery archived expire after their task's "retain auto-archived backups N
 /// days"; tasks without the setting keep them; a running backup of the task postpones it.
 async fn archived_entities_expire_after_the_task_retention(store: MetaStore) {
@@ -220,7 +219,10 @@ async fn archived_entities_expire_after_the_task_retention(store: MetaStore) {
     }
     let (ann, bob, cat) = (ids[0], ids[1], ids[2]);
     entities.archive(&[ann, cat], t0()).await.unwrap();
-    entities.archive(&[bob], t0() + Duration::days(5)).await.unwrap();
+    entities
+        .archive(&[bob], t0() + Duration::days(5))
+        .await
+        .unwrap();
 
     let clock = clock();
     let vault = Arc::new(FakeVault::default());
@@ -270,7 +272,12 @@ async fn archived_entities_expire_after_the_task_retention(store: MetaStore) {
         .unwrap();
     let claimed = store
         .jobs()
-        .claim("backup-worker", &[JobKind::Backup], clock.now(), Duration::hours(1))
+        .claim(
+            "backup-worker",
+            &[JobKind::Backup],
+            clock.now(),
+            Duration::hours(1),
+        )
         .await
         .unwrap()
         .unwrap();

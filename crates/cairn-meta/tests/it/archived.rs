@@ -26,7 +26,12 @@ async fn archiving_records_when_and_coming_back_clears_it(store: MetaStore) {
     store.account(a.id).tasks().create(&task).await.unwrap();
     let entities = store.account(a.id).entities();
     let ids = entities
-        .upsert_discovered(task.id, &[member("ann"), member("bob")], EntityStatus::Scheduled, t0())
+        .upsert_discovered(
+            task.id,
+            &[member("ann"), member("bob")],
+            EntityStatus::Scheduled,
+            t0(),
+        )
         .await
         .unwrap();
     assert_eq!(entities.get(ids[0]).await.unwrap().archived_at, None);
@@ -34,9 +39,18 @@ async fn archiving_records_when_and_coming_back_clears_it(store: MetaStore) {
     let at = t0() + Duration::days(1);
     assert_eq!(entities.archive(&ids[..1], at).await.unwrap(), 1);
     let ann = entities.get(ids[0]).await.unwrap();
-    assert_eq!((ann.status, ann.archived_at), (EntityStatus::Archived, Some(at)));
+    assert_eq!(
+        (ann.status, ann.archived_at),
+        (EntityStatus::Archived, Some(at))
+    );
     // Archiving again keeps the first instant (retention counts from it).
-    assert_eq!(entities.archive(&ids[..1], at + Duration::days(5)).await.unwrap(), 0);
+    assert_eq!(
+        entities
+            .archive(&ids[..1], at + Duration::days(5))
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(entities.get(ids[0]).await.unwrap().archived_at, Some(at));
     assert_eq!(entities.get(ids[1]).await.unwrap().archived_at, None);
 
@@ -46,7 +60,10 @@ async fn archiving_records_when_and_coming_back_clears_it(store: MetaStore) {
         .await
         .unwrap();
     let ann = entities.get(ids[0]).await.unwrap();
-    assert_eq!((ann.status, ann.archived_at), (EntityStatus::Scheduled, None));
+    assert_eq!(
+        (ann.status, ann.archived_at),
+        (EntityStatus::Scheduled, None)
+    );
 }
 
 async fn expired_archived_entities_follow_the_task_setting(store: MetaStore) {
@@ -73,7 +90,13 @@ async fn expired_archived_entities_follow_the_task_setting(store: MetaStore) {
     }
     let entities = store.account(a.id).entities();
     let mut ids = Vec::new();
-    for (task, name) in [(&keeps, "old"), (&keeps, "young"), (&keeps, "live"), (&forever, "old"), (&gone, "old")] {
+    for (task, name) in [
+        (&keeps, "old"),
+        (&keeps, "young"),
+        (&keeps, "live"),
+        (&forever, "old"),
+        (&gone, "old"),
+    ] {
         ids.extend(
             entities
                 .upsert_discovered(task.id, &[member(name)], EntityStatus::Scheduled, t0())
@@ -81,13 +104,25 @@ async fn expired_archived_entities_follow_the_task_setting(store: MetaStore) {
                 .unwrap(),
         );
     }
-    entities.archive(&[ids[0], ids[3], ids[4]], t0()).await.unwrap();
-    entities.archive(&[ids[1]], t0() + Duration::days(5)).await.unwrap();
+    entities
+        .archive(&[ids[0], ids[3], ids[4]], t0())
+        .await
+        .unwrap();
+    entities
+        .archive(&[ids[1]], t0() + Duration::days(5))
+        .await
+        .unwrap();
     tasks.delete(gone.id, t0()).await.unwrap();
 
     let catalog = store.task_catalog();
     let at = |days| t0() + Duration::days(days);
-    assert!(catalog.expired_archived_entities(at(9)).await.unwrap().is_empty());
+    assert!(
+        catalog
+            .expired_archived_entities(at(9))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let expired = catalog.expired_archived_entities(at(10)).await.unwrap();
     assert_eq!(expired.len(), 1, "{expired:?}");
     assert_eq!(expired[0].entity.entity, ids[0]);
@@ -121,9 +156,23 @@ async fn expired_archived_entities_follow_the_task_setting(store: MetaStore) {
             .len(),
         2
     );
-    assert_eq!(catalog.expired_archived_entities(at(15)).await.unwrap().len(), 2);
+    assert_eq!(
+        catalog
+            .expired_archived_entities(at(15))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     assert!(catalog.purge_entity(a.id, ids[0]).await.unwrap());
-    assert_eq!(catalog.expired_archived_entities(at(15)).await.unwrap().len(), 1);
+    assert_eq!(
+        catalog
+            .expired_archived_entities(at(15))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 crate::contract_tests!(

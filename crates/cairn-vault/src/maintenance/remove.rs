@@ -133,12 +133,10 @@ pub async fn remove(vault: &Vault, request: &RemovalRequest) -> Result<RemovalRe
             "a removal must select snapshots by at least one label".into(),
         ));
     }
-    if let Some(bad) = request
-        .segments
-        .iter()
-        .find(|s| !is_segment_object(s))
-    {
-        return Err(VaultError::Invalid(format!("{bad} is not a segment object")));
+    if let Some(bad) = request.segments.iter().find(|s| !is_segment_object(s)) {
+        return Err(VaultError::Invalid(format!(
+            "{bad} is not a segment object"
+        )));
     }
     let mut report = RemovalReport::default();
     complete_journals(vault, &mut report).await?;
@@ -169,8 +167,12 @@ pub async fn remove(vault: &Vault, request: &RemovalRequest) -> Result<RemovalRe
     let journal_id = random_hex(16);
     if !journal.segments.is_empty() {
         let object = journal_object(&journal_id);
-        let sealed = seal_json_compressed(&vault.keys().meta, &aad(&journal_id), &journal, &object)?;
-        vault.backend().put_new(&object, Bytes::from(sealed)).await?;
+        let sealed =
+            seal_json_compressed(&vault.keys().meta, &aad(&journal_id), &journal, &object)?;
+        vault
+            .backend()
+            .put_new(&object, Bytes::from(sealed))
+            .await?;
     }
 
     for manifest in &affected {

@@ -33,7 +33,12 @@ fn labels(task: &str) -> BTreeMap<String, String> {
 }
 
 /// One segment of `n` records whose records each refer to a fresh blob of `seed`.
-async fn segment(vault: &Vault, segs: &SegmentStore, key: &str, seed: u64) -> (SegmentRef, ChunkId) {
+async fn segment(
+    vault: &Vault,
+    segs: &SegmentStore,
+    key: &str,
+    seed: u64,
+) -> (SegmentRef, ChunkId) {
     let writer = vault.writer();
     let body = writer
         .write_blob(BlobKind::Data, super::noise(seed, 40_000))
@@ -76,7 +81,15 @@ async fn world(vault: Vault, master: MasterKey) -> World {
     let segs = vault.segments(SegmentOptions::default()).unwrap();
     let (a1, _) = segment(&vault, &segs, "a", 1).await;
     let (b1, _) = segment(&vault, &segs, "b", 2).await;
-    let s1 = snapshot(&vault, "A", &[("object/A", vec![a1.clone()]), ("object/B", vec![b1.clone()])]).await;
+    let s1 = snapshot(
+        &vault,
+        "A",
+        &[
+            ("object/A", vec![a1.clone()]),
+            ("object/B", vec![b1.clone()]),
+        ],
+    )
+    .await;
     let (a2, _) = segment(&vault, &segs, "a", 3).await;
     let (b2, _) = segment(&vault, &segs, "b", 4).await;
     let s2 = snapshot(
@@ -139,9 +152,13 @@ async fn assert_checks(w: &World) {
 /// Task B's snapshot reads back whole.
 async fn assert_b_intact(w: &World) {
     let m = w.vault.snapshot(&w.b_snapshot).await.unwrap();
-    let rows = super::segments_common::read_state(&w.segs, &m.entities["object/A"].segments, false).await;
+    let rows =
+        super::segments_common::read_state(&w.segs, &m.entities["object/A"].segments, false).await;
     assert_eq!(rows.len(), 3);
-    assert_eq!(w.vault.read_chunk(&w.b_body).await.unwrap(), super::noise(6, 40_000));
+    assert_eq!(
+        w.vault.read_chunk(&w.b_body).await.unwrap(),
+        super::noise(6, 40_000)
+    );
 }
 
 fn instant() -> PruneOptions {
@@ -155,10 +172,15 @@ fn instant() -> PruneOptions {
 async fn removing_a_task_deletes_its_snapshots_and_segments_and_prune_frees_its_chunks() {
     let w = memory_world().await;
     let before = maintenance::stats(&w.vault, &w.segs).await.unwrap();
-    let report = maintenance::remove(&w.vault, &task_request(&w)).await.unwrap();
+    let report = maintenance::remove(&w.vault, &task_request(&w))
+        .await
+        .unwrap();
     assert_eq!(report.snapshots_deleted, 2);
     assert_eq!(report.segments_deleted, 5, "{report:?}");
-    assert_eq!(w.vault.snapshot_ids().await.unwrap(), vec![w.b_snapshot.clone()]);
+    assert_eq!(
+        w.vault.snapshot_ids().await.unwrap(),
+        vec![w.b_snapshot.clone()]
+    );
     for s in w.a_entity_a.iter().chain(&w.a_entity_b) {
         assert!(!exists(&w.vault, s).await, "{s} is gone");
     }
@@ -167,14 +189,21 @@ async fn removing_a_task_deletes_its_snapshots_and_segments_and_prune_frees_its_
     assert_b_intact(&w).await;
 
     // A retry (the job ran again) finds nothing to do and succeeds.
-    let again = maintenance::remove(&w.vault, &task_request(&w)).await.unwrap();
+    let again = maintenance::remove(&w.vault, &task_request(&w))
+        .await
+        .unwrap();
     assert_eq!(again, maintenance::RemovalReport::default());
 
     for _ in 0..2 {
-        maintenance::prune(&w.vault, &w.segs, instant()).await.unwrap();
+        maintenance::prune(&w.vault, &w.segs, instant())
+            .await
+            .unwrap();
     }
     let after = maintenance::stats(&w.vault, &w.segs).await.unwrap();
-    assert!(after.stored_bytes < before.stored_bytes, "{before:?} -> {after:?}");
+    assert!(
+        after.stored_bytes < before.stored_bytes,
+        "{before:?} -> {after:?}"
+    );
     assert_checks(&w).await;
     assert_b_intact(&w).await;
 }
@@ -183,8 +212,13 @@ async fn removing_a_task_deletes_its_snapshots_and_segments_and_prune_frees_its_
 async fn redacting_an_entity_keeps_the_snapshots_and_their_other_entities() {
     let w = memory_world().await;
     let before: Vec<SnapshotManifest> = w.vault.snapshots().await.unwrap();
-    let report = maintenance::remove(&w.vault, &entity_request(&w)).await.unwrap();
-    assert_eq!((report.snapshots_deleted, report.snapshots_redacted), (0, 2));
+    let report = maintenance::remove(&w.vault, &entity_request(&w))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.snapshots_deleted, report.snapshots_redacted),
+        (0, 2)
+    );
     assert_eq!(report.segments_deleted, 3);
     for (id, old) in w.a_snapshots.iter().zip(&before) {
         let m = w.vault.snapshot(id).await.unwrap();
@@ -198,11 +232,14 @@ async fn redacting_an_entity_keeps_the_snapshots_and_their_other_entities() {
         assert!(!exists(&w.vault, s).await, "{s} is gone");
     }
     let m = w.vault.snapshot(&w.a_snapshots[1]).await.unwrap();
-    let rows = super::segments_common::read_state(&w.segs, &m.entities["object/B"].segments, false).await;
+    let rows =
+        super::segments_common::read_state(&w.segs, &m.entities["object/B"].segments, false).await;
     assert_eq!(rows.len(), 3);
     assert_checks(&w).await;
     assert_b_intact(&w).await;
-    let again = maintenance::remove(&w.vault, &entity_request(&w)).await.unwrap();
+    let again = maintenance::remove(&w.vault, &entity_request(&w))
+        .await
+        .unwrap();
     assert_eq!(again, maintenance::RemovalReport::default());
 }
 
@@ -232,7 +269,11 @@ async fn a_crash_at_any_write_leaves_a_checkable_vault_and_the_retry_finishes() 
         loop {
             let (vault, master, store) = super::fault_vault().await;
             let w = world(vault, master).await;
-            let request = if entities { entity_request(&w) } else { task_request(&w) };
+            let request = if entities {
+                entity_request(&w)
+            } else {
+                task_request(&w)
+            };
             store.set_plan(FaultPlan {
                 fail_writes_from: Some(crashed_at),
                 ..FaultPlan::default()
@@ -242,8 +283,15 @@ async fn a_crash_at_any_write_leaves_a_checkable_vault_and_the_retry_finishes() 
             assert_checks(&w).await;
             assert_b_intact(&w).await;
             let retry = maintenance::remove(&w.vault, &request).await.unwrap();
-            for s in w.a_entity_a.iter().chain(if entities { &[][..] } else { &w.a_entity_b[..] }) {
-                assert!(!exists(&w.vault, s).await, "{s} is gone (crash at write {crashed_at})");
+            for s in w
+                .a_entity_a
+                .iter()
+                .chain(if entities { &[][..] } else { &w.a_entity_b[..] })
+            {
+                assert!(
+                    !exists(&w.vault, s).await,
+                    "{s} is gone (crash at write {crashed_at})"
+                );
             }
             for s in if entities { &w.a_entity_b[..] } else { &[][..] } {
                 assert!(exists(&w.vault, s).await, "{s} stays");
