@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use cairn_domain::entity::DiscoveredEntity;
 use cairn_domain::ids::{AccountId, EntityId, TaskId};
 use cairn_domain::schedule::BackupFrequency;
-use cairn_domain::{EntityKind, EntityStatus, JobKind, JobStatus, NewJob, SharedClock};
+use cairn_domain::{Clock, EntityKind, EntityStatus, JobKind, JobStatus, NewJob, SharedClock};
 use cairn_jobs::maintenance::{PURGE_DELETED, PurgeDeleted, TaskDataRemover};
 use cairn_jobs::{CancellationToken, Runners, WorkerConfig, WorkerEvent, WorkerPool};
 use cairn_meta::MetaStore;
