@@ -18,6 +18,9 @@ pub struct BackupOptions {
     pub flush_records: usize,
     /// Blob downloads in flight at once per entity.
     pub blob_concurrency: usize,
+    /// Entities of one run backed up at once (their HTTP waits, parsing and segment
+    /// encoding overlap; the segment memory budget is shared between them).
+    pub entity_concurrency: usize,
 }
 
 impl Default for BackupOptions {
@@ -26,6 +29,7 @@ impl Default for BackupOptions {
             segments: SegmentOptions::default(),
             flush_records: 250_000,
             blob_concurrency: 4,
+            entity_concurrency: 3,
         }
     }
 }

@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+mod commit;
 mod context;
 pub mod dropbox;
 mod error;

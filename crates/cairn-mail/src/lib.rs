@@ -14,8 +14,8 @@ mod outbox;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
-use lettre::message::Mailbox;
 use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 pub use outbox::{Outbox, StoredMail, is_valid_id};
@@ -35,6 +35,12 @@ pub enum MailError {
     /// The SMTP URL could not be understood.
     #[error("invalid SMTP URL (expected smtp://, smtps:// with optional user:password@)")]
     SmtpUrl(#[source] lettre::transport::smtp::Error),
+    /// An attachment's media type is not one mail can carry.
+    #[error("`{content_type}` is not a valid attachment content type")]
+    ContentType {
+        /// The rejected type.
+        content_type: String,
+    },
     /// Building the message failed.
     #[error("could not build the message")]
     Build(#[from] lettre::error::Error),
@@ -70,6 +76,35 @@ pub struct OutgoingMail {
     pub subject: String,
     /// Plain-text body.
     pub text: String,
+    /// Files sent with the message (reports), in order.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attachment {
+    /// The file name the recipient sees, e.g. `usage-report-2026-11-22.csv`.
+    pub filename: String,
+    /// Its media type, e.g. `text/csv; charset=utf-8`.
+    pub content_type: String,
+    /// The file's bytes (base64 in the outbox's JSON).
+    #[serde(with = "base64_bytes")]
+    pub content: Vec<u8>,
+}
+
+mod base64_bytes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Sends mail by SMTP or into an outbox directory.
@@ -160,12 +195,17 @@ impl Mailer {
         let to = parse_mailbox(&mail.to)?;
         match &self.transport {
             Transport::Smtp(transport) => {
-                let message = Message::builder()
+                let builder = Message::builder()
                     .from(self.from.clone())
                     .to(to)
-                    .subject(mail.subject.clone())
-                    .header(ContentType::TEXT_PLAIN)
-                    .body(mail.text.clone())?;
+                    .subject(mail.subject.clone());
+                let message = if mail.attachments.is_empty() {
+                    builder
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(mail.text.clone())?
+                } else {
+                    builder.multipart(with_attachments(mail)?)?
+                };
                 transport.send(message).await.map_err(MailError::Smtp)?;
                 tracing::info!(subject = %mail.subject, "mail sent by SMTP");
             }
@@ -176,6 +216,22 @@ impl Mailer {
         }
         Ok(())
     }
+}
+
+/// The text part followed by one part per attachment.
+fn with_attachments(mail: &OutgoingMail) -> Result<MultiPart, MailError> {
+    let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.text.clone()));
+    for file in &mail.attachments {
+        let content_type =
+            ContentType::parse(&file.content_type).map_err(|_| MailError::ContentType {
+                content_type: file.content_type.clone(),
+            })?;
+        parts = parts.singlepart(
+            lettre::message::Attachment::new(file.filename.clone())
+                .body(file.content.clone(), content_type),
+        );
+    }
+    Ok(parts)
 }
 
 #[cfg(test)]
@@ -191,6 +247,7 @@ mod tests {
             to: "ada@example.com".into(),
             subject: "Activate your account".into(),
             text: "Open https://cairn.example.com/activate?token=abc".into(),
+            attachments: Vec::new(),
         };
         mailer.send(&mail, Utc::now()).await.unwrap();
         let listed = mailer.outbox().unwrap().list(10).await.unwrap();
@@ -212,6 +269,7 @@ mod tests {
                     to: "nobody".into(),
                     subject: "x".into(),
                     text: "x".into(),
+                    attachments: Vec::new(),
                 },
                 Utc::now(),
             )
@@ -219,6 +277,48 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, MailError::Address { .. }), "{err}");
         assert!(mailer.outbox().unwrap().list(10).await.unwrap().is_empty());
+    }
+
+    fn report() -> Attachment {
+        Attachment {
+            filename: "usage-report.csv".into(),
+            content_type: "text/csv; charset=utf-8".into(),
+            content: b"task,entity\nOrg,Account\n".to_vec(),
+        }
+    }
+
+    #[tokio::test]
+    async fn attachments_are_kept_byte_for_byte_in_the_outbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let mailer = Mailer::with_outbox(dir.path().to_owned(), "a@example.com").unwrap();
+        let mail = OutgoingMail {
+            to: "ada@example.com".into(),
+            subject: "Usage report".into(),
+            text: "Attached.".into(),
+            attachments: vec![report()],
+        };
+        mailer.send(&mail, Utc::now()).await.unwrap();
+        let stored = &mailer.outbox().unwrap().list(1).await.unwrap()[0];
+        assert_eq!(stored.attachments, vec![report()]);
+    }
+
+    #[test]
+    fn attachments_become_mime_parts_and_bad_types_are_refused() {
+        let mut mail = OutgoingMail {
+            to: "ada@example.com".into(),
+            subject: "Usage report".into(),
+            text: "Attached.".into(),
+            attachments: vec![report()],
+        };
+        let body = String::from_utf8(with_attachments(&mail).unwrap().formatted()).unwrap();
+        assert!(body.contains("multipart/mixed"), "{body}");
+        assert!(body.contains("filename=\"usage-report.csv\""), "{body}");
+        assert!(body.contains("text/csv"), "{body}");
+        mail.attachments[0].content_type = "not a type".into();
+        assert!(matches!(
+            with_attachments(&mail),
+            Err(MailError::ContentType { .. })
+        ));
     }
 
     #[test]

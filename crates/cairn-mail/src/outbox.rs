@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::{MailError, OutgoingMail};
+use crate::{Attachment, MailError, OutgoingMail};
 
 /// A message kept in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,9 @@ pub struct StoredMail {
     pub text: String,
     /// When it was sent.
     pub sent_at: DateTime<Utc>,
+    /// Attached files (messages written before attachments existed have none).
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
 }
 
 /// A directory of sent messages.
@@ -77,6 +80,7 @@ impl Outbox {
             subject: mail.subject.clone(),
             text: mail.text.clone(),
             sent_at: at,
+            attachments: mail.attachments.clone(),
         };
         create_private_dir(&self.dir).await?;
         let json = serde_json::to_vec_pretty(&stored).map_err(|source| MailError::Corrupt {
@@ -189,6 +193,7 @@ mod tests {
             to: "ada@example.com".into(),
             subject: subject.into(),
             text: "body".into(),
+            attachments: Vec::new(),
         }
     }
 

@@ -53,6 +53,7 @@ impl OrgClient {
         let mut req = Request::get(path.clone());
         req.stream = true;
         let response = self.send(req).await?;
+        self.stats().count_blob_download();
         let length = response.content_length();
         let content_type = response
             .headers()

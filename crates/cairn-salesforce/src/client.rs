@@ -76,6 +76,7 @@ impl Request {
 pub struct ClientStats {
     retries: AtomicU64,
     session_refreshes_waited: AtomicU64,
+    blob_downloads: AtomicU64,
 }
 
 impl ClientStats {
@@ -88,6 +89,14 @@ impl ClientStats {
     #[must_use]
     pub fn session_renewals(&self) -> u64 {
         self.session_refreshes_waited.load(Ordering::Relaxed)
+    }
+    /// Blob bodies opened (one API call each: Salesforce has no batch download).
+    #[must_use]
+    pub fn blob_downloads(&self) -> u64 {
+        self.blob_downloads.load(Ordering::Relaxed)
+    }
+    pub(crate) fn count_blob_download(&self) {
+        self.blob_downloads.fetch_add(1, Ordering::Relaxed);
     }
 }
 

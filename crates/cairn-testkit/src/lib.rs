@@ -9,11 +9,14 @@
 //! that one URL.
 //!
 //! HTTP clients from [`TestApp::client`] keep cookies and do not follow redirects, so
-//! tests see every `303` and `Set-Cookie`.
+//! tests see every `303` and `Set-Cookie`. [`WorkerProcess`] starts more `cairn worker`
+//! processes against the same database and vault (and kills them), and
+//! [`TestApp::wait_for_job`] waits for a job to end.
 
 #![warn(missing_docs)]
 
 mod flows;
+mod worker;
 
 use std::sync::Arc;
 
@@ -28,6 +31,7 @@ use cairn_meta::testing::{TestDatabase, postgres_url_from_env};
 use cairn_meta::{Backend, MetaStore};
 
 pub use flows::{SignUp, TestUser, csrf_token_in};
+pub use worker::{JOB_TIMEOUT, WorkerProcess};
 
 /// Which database a test app uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,10 @@
 //! The caller supplies associated data that binds the ciphertext to its role and name,
 //! so an object swapped for another valid one of the same account still fails to open.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
+use std::ops::Range;
+
+use aes_gcm::aead::{Aead, AeadInOut, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
 use rand::RngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -25,6 +27,9 @@ pub const NONCE_LEN: usize = 12;
 pub const TAG_LEN: usize = 16;
 /// Bytes a sealed blob adds to its plaintext.
 pub const SEAL_OVERHEAD: usize = 1 + NONCE_LEN + TAG_LEN;
+/// Bytes of a sealed blob before its ciphertext (version and nonce): the room
+/// [`SubKey::seal_in_place`] expects in front of the plaintext.
+pub const SEAL_HEADER: usize = 1 + NONCE_LEN;
 
 const WRAP_CONTEXT: &str = "cairn 2026 master key wraps account data key v1";
 const WRAP_AAD: &[u8] = b"cairn/data-key/v1";
@@ -217,6 +222,47 @@ impl SubKey {
         out
     }
 
+    /// [`SubKey::seal`] without copying: `buf` holds [`SEAL_HEADER`] bytes of room (any
+    /// content) followed by the plaintext; on return it holds the sealed blob, in the same
+    /// format `seal` produces. Hot paths (spill frames, segment blocks) reuse one buffer.
+    pub fn seal_in_place(&self, aad: &[u8], buf: &mut Vec<u8>) {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rng().fill_bytes(&mut nonce);
+        if buf.len() < SEAL_HEADER {
+            buf.resize(SEAL_HEADER, 0);
+        }
+        buf[0] = SEAL_VERSION;
+        buf[1..SEAL_HEADER].copy_from_slice(&nonce);
+        // As in `seal_with_nonce`: encryption with in-range lengths cannot fail; a zero tag
+        // would be caught on open, never silently accepted.
+        let tag = self
+            .cipher
+            .encrypt_inout_detached(&Nonce::from(nonce), aad, (&mut buf[SEAL_HEADER..]).into())
+            .unwrap_or_default();
+        buf.extend_from_slice(&tag);
+    }
+
+    /// [`SubKey::open`] without copying: decrypts the sealed blob in `buf` in place and
+    /// returns where its plaintext now lies inside `buf`.
+    ///
+    /// # Errors
+    /// As [`SubKey::open`]; `buf` is garbage afterwards.
+    pub fn open_in_place(&self, aad: &[u8], buf: &mut [u8]) -> Result<Range<usize>> {
+        let integrity = || VaultError::Integrity {
+            what: "sealed blob".to_owned(),
+        };
+        if buf.len() < SEAL_OVERHEAD || buf[0] != SEAL_VERSION {
+            return Err(integrity());
+        }
+        let end = buf.len() - TAG_LEN;
+        let nonce = Nonce::try_from(&buf[1..SEAL_HEADER]).map_err(|_| integrity())?;
+        let tag = Tag::try_from(&buf[end..]).map_err(|_| integrity())?;
+        self.cipher
+            .decrypt_inout_detached(&nonce, aad, (&mut buf[SEAL_HEADER..end]).into(), &tag)
+            .map_err(|_| integrity())?;
+        Ok(SEAL_HEADER..end)
+    }
+
     /// Verifies and decrypts a blob made by [`SubKey::seal`] with the same `aad`.
     ///
     /// # Errors
@@ -248,6 +294,27 @@ mod tests {
         assert_eq!(sealed.len(), 11 + SEAL_OVERHEAD);
         assert_eq!(key.open(b"manifest/abc", &sealed).unwrap(), b"hello vault");
         assert!(key.open(b"manifest/abd", &sealed).is_err(), "aad must bind");
+    }
+
+    #[test]
+    fn in_place_sealing_is_the_same_format() {
+        let key = DataKey::generate().derive("cairn test seal v1");
+        let mut buf = vec![0xAA; SEAL_HEADER];
+        buf.extend_from_slice(b"frame of rows");
+        key.seal_in_place(b"aad", &mut buf);
+        assert_eq!(buf.len(), 13 + SEAL_OVERHEAD);
+        assert_eq!(key.open(b"aad", &buf).unwrap(), b"frame of rows");
+        let sealed = key.seal(b"aad", b"frame of rows");
+        let mut copy = sealed.clone();
+        let range = key.open_in_place(b"aad", &mut copy).unwrap();
+        assert_eq!(&copy[range], b"frame of rows");
+        let mut bad = sealed;
+        bad[SEAL_HEADER] ^= 1;
+        assert!(key.open_in_place(b"aad", &mut bad).is_err());
+        assert!(
+            key.open_in_place(b"aae", &mut buf).is_err(),
+            "aad must bind"
+        );
     }
 
     #[test]

@@ -22,26 +22,24 @@ pub mod discover;
 pub mod entity;
 mod tokens;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use cairn_domain::ids::{EntityId, JobId, SnapshotId};
+use cairn_domain::ids::JobId;
 use cairn_domain::job::LogLevel;
-use cairn_domain::snapshot::SnapshotEntity;
-use cairn_domain::{
-    BackupTask, ConnectionStatus, Entity, EntityCounters, EntityStatus, Service, SnapshotOutcome,
-    SnapshotRecord, TypedId,
-};
+use cairn_domain::{BackupTask, ConnectionStatus, Entity, Service};
 use cairn_dropbox::{DropboxApp, TeamClient, TokenSet};
-use cairn_vault::{EntityManifest, SnapshotManifest};
 
+use futures::FutureExt;
+
+use crate::commit::{CommitPlan, ErrorClass, Finished, back_up_entities, commit};
 use crate::context::BackupContext;
 use crate::error::{BackupError, Result};
 use crate::progress::Progress;
-use crate::salesforce::{EntityResult, RunOutcome, RunStatus};
+use crate::salesforce::{RunOutcome, RunStatus};
 use cursor::DropboxCursor;
-use entity::{EntityDone, Env, RunStats};
+use entity::{Env, RunStats};
 
 pub use entity::content_key;
 pub use tokens::DropboxTokenSink;
@@ -56,14 +54,6 @@ pub fn manifest_key(external_id: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct DropboxBackup {
     app: DropboxApp,
-}
-
-/// How one entity's part of a run ended.
-enum Part {
-    Done(EntityDone),
-    Failed(String),
-    /// Left for the next run (the connection was refused).
-    Left,
 }
 
 /// What a run fetched, beside its outcome (benches and logs).
@@ -188,62 +178,57 @@ impl DropboxBackup {
             fetched: &fetched,
             stats: &stats,
         };
-        let mut parts: HashMap<EntityId, Part> = HashMap::new();
-        let mut stop: Option<BackupError> = None;
-        for entity in &active {
-            if stop.is_some() {
-                parts.insert(entity.id, Part::Left);
-                continue;
+        // Entities run one at a time: two members sharing content must not download it
+        // twice, and a content hash is known to the run only once its download ends.
+        let driven = back_up_entities(ctx, task, &active, 1, progress, classify, |entity| {
+            let (env, present) = (&env, &present);
+            async move {
+                let Some(source) = present.get(&entity.external_id) else {
+                    return Err(BackupError::Config(format!(
+                        "{} is not on the team any more",
+                        entity.name
+                    )));
+                };
+                let cursor = DropboxCursor::load(&entity.name, entity.cursor.as_ref())?;
+                let done = entity::backup_entity(env, source, &entity.name, &cursor).await?;
+                Ok(done.map(|d| Finished {
+                    segments: d.cursor.segments.clone(),
+                    cursor: d.cursor.to_value(),
+                    counters: d.counters,
+                    users: Vec::new(),
+                }))
             }
-            let Some(source) = present.get(&entity.external_id) else {
-                continue;
-            };
-            scope
-                .entities()
-                .set_status(&[entity.id], EntityStatus::InProcess)
-                .await?;
-            let result = match DropboxCursor::load(&entity.name, entity.cursor.as_ref()) {
-                Ok(cursor) => entity::backup_entity(&env, source, &entity.name, &cursor).await,
-                Err(e) => Err(e),
-            };
-            match result {
-                Ok(Some(done)) => {
-                    parts.insert(entity.id, Part::Done(done));
-                }
-                Ok(None) => {
-                    scope
-                        .entities()
-                        .set_status(&[entity.id], entity.status)
-                        .await?;
-                    progress
-                        .log(LogLevel::Warn, "Stopped; nothing of this run is kept.")
-                        .await;
-                    let out = RunOutcome::ended(RunStatus::Stopped, "The run was stopped.");
-                    return Ok((out, stats_of(&stats)));
-                }
-                Err(e) if e.is_disconnected() => {
-                    progress
-                        .log(LogLevel::Warn, &format!("{}: {e}", entity.name))
-                        .await;
-                    parts.insert(entity.id, Part::Left);
-                    stop = Some(e);
-                }
-                Err(e @ (BackupError::Dropbox(_) | BackupError::Cursor { .. })) => {
-                    let message = e.to_string();
-                    progress
-                        .log(LogLevel::Error, &format!("{}: {message}", entity.name))
-                        .await;
-                    parts.insert(entity.id, Part::Failed(message));
-                }
-                Err(e) => return Err(e),
-            }
+            .boxed()
+        })
+        .await?;
+        if driven.stopped {
+            let out = RunOutcome::ended(RunStatus::Stopped, "The run was stopped.");
+            return Ok((out, stats_of(&stats)));
         }
-        let mut outcome =
-            finish(ctx, task, job, started_at, &entities, parts, stop.as_ref()).await?;
+        let stop = driven
+            .stop
+            .as_ref()
+            .map(|e| (RunStatus::Disconnected, disconnected_message(e)));
+        let plan = CommitPlan {
+            job,
+            started_at,
+            service: "dropbox",
+            key: &|e: &Entity| manifest_key(&e.external_id),
+            kept_segments: &|e: &Entity| {
+                DropboxCursor::load(&e.name, e.cursor.as_ref())
+                    .unwrap_or_default()
+                    .segments
+            },
+        };
+        let mut outcome = commit(ctx, task, &entities, driven.parts, &plan, stop).await?;
         let stats = stats_of(&stats);
         outcome.records_fetched = stats.files_fetched;
         outcome.api_calls = client.stats().requests;
-        if stop.as_ref().is_some_and(BackupError::is_disconnected) {
+        if driven
+            .stop
+            .as_ref()
+            .is_some_and(BackupError::is_disconnected)
+        {
             scope
                 .tasks()
                 .set_connection(task.id, ConnectionStatus::Disconnected)
@@ -277,168 +262,13 @@ fn disconnected_message(error: &BackupError) -> String {
     format!("Dropbox refused the task's connection; re-authenticate the task. ({error})")
 }
 
-/// An entity's counters when this run did not change it.
-fn kept_counters(e: &Entity) -> EntityCounters {
-    EntityCounters {
-        items: e.counters.items,
-        bytes: e.counters.bytes,
-        ..EntityCounters::default()
-    }
-}
-
-/// Writes the manifest (when any entity completed), then saves the completed entities'
-/// cursors, then records the catalog row and statuses.
-async fn finish(
-    ctx: &BackupContext,
-    task: &BackupTask,
-    job: Option<JobId>,
-    started_at: chrono::DateTime<chrono::Utc>,
-    entities: &[Entity],
-    mut parts: HashMap<EntityId, Part>,
-    stop: Option<&BackupError>,
-) -> Result<RunOutcome> {
-    let scope = ctx.store.account(task.account_id);
-    let failed: Vec<String> = entities
-        .iter()
-        .filter_map(|e| match parts.get(&e.id) {
-            Some(Part::Failed(m)) => Some(format!("{} ({m})", e.name)),
-            _ => None,
-        })
-        .collect();
-    let complete = parts.values().all(|p| matches!(p, Part::Done(_)));
-    let any_done = parts.values().any(|p| matches!(p, Part::Done(_)));
-    let mut results = Vec::new();
-    let mut snapshot = None;
-    if any_done {
-        let id = SnapshotId::new();
-        let taken_at = ctx.clock.now();
-        let outcome = if complete {
-            SnapshotOutcome::Complete
-        } else {
-            SnapshotOutcome::Partial
-        };
-        let mut labels = BTreeMap::new();
-        labels.insert("service".to_owned(), "dropbox".to_owned());
-        labels.insert("task".to_owned(), task.id.to_string());
-        labels.insert("account".to_owned(), task.account_id.to_string());
-        if let Some(j) = job {
-            labels.insert("job".to_owned(), j.to_string());
-        }
-        labels.insert("outcome".to_owned(), outcome.as_str().to_owned());
-        let mut manifest = SnapshotManifest::new(labels);
-        manifest.id = id.as_uuid().simple().to_string();
-        manifest.time = taken_at;
-        for e in entities {
-            // Entities not done in this run (failed, left, archived, paused) keep their
-            // committed state in the snapshot.
-            let (segments, counters) = match parts.get(&e.id) {
-                Some(Part::Done(d)) => (d.cursor.segments.clone(), d.counters),
-                _ => {
-                    let c = DropboxCursor::load(&e.name, e.cursor.as_ref()).unwrap_or_default();
-                    (c.segments, kept_counters(e))
-                }
-            };
-            if segments.is_empty() && !matches!(parts.get(&e.id), Some(Part::Done(_))) {
-                continue;
-            }
-            manifest.entities.insert(
-                manifest_key(&e.external_id),
-                EntityManifest {
-                    segments,
-                    counters: cairn_vault::EntityCounters {
-                        items: counters.items,
-                        bytes: counters.bytes,
-                        added: counters.added,
-                        updated: counters.updated,
-                        deleted: counters.deleted,
-                    },
-                    ..EntityManifest::default()
-                },
-            );
-        }
-        ctx.vaults
-            .vault(task.account_id)
-            .await?
-            .write_snapshot(&manifest)
-            .await?;
-        // The manifest is durable: the cursors may move now.
-        let mut snapshot_entities = Vec::new();
-        for e in entities {
-            let Some(part) = parts.remove(&e.id) else {
-                continue;
-            };
-            let (status, counters) = match part {
-                Part::Done(d) => {
-                    scope
-                        .entities()
-                        .save_cursor(e.id, &d.cursor.to_value())
-                        .await?;
-                    (EntityStatus::Success, d.counters)
-                }
-                Part::Failed(_) => (EntityStatus::Failed, kept_counters(e)),
-                Part::Left => (EntityStatus::Partial, kept_counters(e)),
-            };
-            results.push(EntityResult {
-                entity_id: e.id,
-                name: e.name.clone(),
-                status,
-                counters,
-            });
-            snapshot_entities.push(SnapshotEntity {
-                entity_id: e.id,
-                status,
-                counters,
-            });
-        }
-        let record = SnapshotRecord::new(
-            id,
-            task.id,
-            job,
-            started_at,
-            taken_at,
-            outcome,
-            snapshot_entities,
-            Vec::new(),
-        );
-        scope.snapshots().record(&record).await?;
-        snapshot = Some(id);
+/// How a Dropbox run treats an entity's error.
+fn classify(e: &BackupError) -> ErrorClass {
+    if e.is_disconnected() {
+        ErrorClass::StopRun
+    } else if matches!(e, BackupError::Dropbox(_) | BackupError::Cursor { .. }) {
+        ErrorClass::EntityFailed
     } else {
-        for e in entities {
-            let Some(part) = parts.remove(&e.id) else {
-                continue;
-            };
-            let status = match part {
-                Part::Failed(_) => EntityStatus::Failed,
-                _ => EntityStatus::Partial,
-            };
-            scope.entities().set_status(&[e.id], status).await?;
-            results.push(EntityResult {
-                entity_id: e.id,
-                name: e.name.clone(),
-                status,
-                counters: kept_counters(e),
-            });
-        }
+        ErrorClass::Fatal
     }
-    let (status, message) = match stop {
-        Some(e) => (RunStatus::Disconnected, Some(disconnected_message(e))),
-        None if failed.is_empty() => (RunStatus::Complete, None),
-        None if snapshot.is_some() => (
-            RunStatus::Partial,
-            Some(format!("Failed: {}.", failed.join(", "))),
-        ),
-        None => (
-            RunStatus::Failed,
-            Some(format!("Failed: {}.", failed.join(", "))),
-        ),
-    };
-    Ok(RunOutcome {
-        status,
-        message,
-        snapshot,
-        entities: results,
-        records_fetched: 0,
-        components_fetched: 0,
-        api_calls: 0,
-    })
 }

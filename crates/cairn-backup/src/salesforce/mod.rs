@@ -23,28 +23,27 @@ mod object;
 mod outcome;
 mod work;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use cairn_domain::entity::DiscoveredEntity;
-use cairn_domain::ids::{JobId, SnapshotId};
+use cairn_domain::ids::JobId;
 use cairn_domain::job::LogLevel;
-use cairn_domain::snapshot::{SnapshotEntity, UserCounters};
-use cairn_domain::{
-    BackupTask, ConnectionStatus, Entity, EntityCounters, EntityKind, EntityStatus, Service,
-    SnapshotOutcome, SnapshotRecord, TypedId,
-};
+use cairn_domain::{BackupTask, ConnectionStatus, Entity, EntityKind, EntityStatus, Service};
 use cairn_meta::EntityQuery;
 use cairn_salesforce::{ApiBudget, MetadataType, OrgClient, SalesforceApp, SessionRegistry};
-use cairn_vault::{EntityManifest, SnapshotManifest};
+use cairn_vault::SnapshotManifest;
 
+use futures::FutureExt;
+
+use crate::commit::{CommitPlan, ErrorClass, Finished, back_up_entities, commit};
 use crate::context::BackupContext;
 use crate::error::{BackupError, Result};
 use crate::progress::Progress;
 use crate::tokens::MetaTokenSink;
 use cursor::EntityCursor;
-use work::{EntityDone, Env};
+use work::Env;
 
 pub use outcome::{EntityResult, RunOutcome, RunStatus};
 pub use work::{is_tombstone, tombstone};
@@ -65,14 +64,6 @@ pub fn manifest_key(kind: EntityKind, external_id: &str) -> String {
 pub struct SalesforceBackup {
     app: SalesforceApp,
     sessions: SessionRegistry,
-}
-
-/// How one entity's part of a run ended.
-enum Part {
-    Done(Box<EntityDone>),
-    Failed(String),
-    /// Left for the next run (budget, disconnection).
-    Left,
 }
 
 impl SalesforceBackup {
@@ -127,7 +118,6 @@ impl SalesforceBackup {
         let budget = Arc::new(ApiBudget::new(task.settings.api_limit_percent));
         let client = OrgClient::new(session, budget.clone());
         let vault = ctx.vaults.fresh(task.account_id).await?;
-        let segs = vault.segments(ctx.options.segments.clone())?;
 
         let types = match discover(ctx, task, &client).await {
             Ok(t) => t,
@@ -163,6 +153,12 @@ impl SalesforceBackup {
             )
             .await;
 
+        // Entities run side by side, so each one's segment writer gets its share of
+        // the memory budget.
+        let concurrency = ctx.options.entity_concurrency.max(1);
+        let mut seg_options = ctx.options.segments.clone();
+        seg_options.memory_budget /= concurrency;
+        let segs = vault.segments(seg_options)?;
         let env = Env {
             ctx,
             account: task.account_id,
@@ -173,68 +169,79 @@ impl SalesforceBackup {
             fetched: AtomicU64::new(0),
             components: AtomicU64::new(0),
         };
-        let mut parts: HashMap<cairn_domain::ids::EntityId, Part> = HashMap::new();
-        let mut stop: Option<BackupError> = None;
-        for entity in &active {
-            if stop.is_some() {
-                parts.insert(entity.id, Part::Left);
-                continue;
-            }
-            scope
-                .entities()
-                .set_status(&[entity.id], EntityStatus::InProcess)
-                .await?;
-            let result = match entity.kind {
-                EntityKind::SalesforceMetadata => match types.get(entity.external_id.as_str()) {
-                    Some(t) => metadata::backup_metadata(&env, entity, t).await,
-                    None => Ok(None),
-                },
-                _ => object::backup_object(&env, entity).await,
-            };
-            match result {
-                Ok(Some(done)) => {
-                    parts.insert(entity.id, Part::Done(Box::new(done)));
+        let driven = back_up_entities(
+            ctx,
+            task,
+            &active,
+            concurrency,
+            progress,
+            classify,
+            |entity| {
+                let (env, types) = (&env, &types);
+                async move {
+                    let done = match entity.kind {
+                        EntityKind::SalesforceMetadata => {
+                            match types.get(entity.external_id.as_str()) {
+                                Some(t) => metadata::backup_metadata(env, entity, t).await?,
+                                None => None,
+                            }
+                        }
+                        _ => object::backup_object(env, entity).await?,
+                    };
+                    Ok(done.map(|d| Finished {
+                        segments: d.cursor.all_segments(),
+                        cursor: d.cursor.committed(d.counters.items).to_value(),
+                        counters: d.counters,
+                        users: d.users,
+                    }))
                 }
-                Ok(None) => {
-                    // Told to stop: put statuses back, write nothing more.
-                    scope
-                        .entities()
-                        .set_status(&[entity.id], entity.status)
-                        .await?;
-                    progress
-                        .log(LogLevel::Warn, "Stopped; the next run resumes here.")
-                        .await;
-                    let mut out = RunOutcome::ended(RunStatus::Stopped, "The run was stopped.");
-                    out.records_fetched = env.fetched.into_inner();
-                    out.components_fetched = env.components.into_inner();
-                    out.api_calls = budget.calls();
-                    return Ok(out);
-                }
-                Err(e) if e.is_budget_exhausted() || e.is_disconnected() => {
-                    progress
-                        .log(LogLevel::Warn, &format!("{}: {e}", entity.name))
-                        .await;
-                    parts.insert(entity.id, Part::Left);
-                    stop = Some(e);
-                }
-                Err(e @ (BackupError::Salesforce(_) | BackupError::Cursor { .. })) => {
-                    let message = e.to_string();
-                    progress
-                        .log(LogLevel::Error, &format!("{}: {message}", entity.name))
-                        .await;
-                    parts.insert(entity.id, Part::Failed(message));
-                }
-                Err(e) => return Err(e),
-            }
-        }
+                .boxed()
+            },
+        )
+        .await?;
         let fetched = env.fetched.into_inner();
         let components = env.components.into_inner();
-        let mut outcome =
-            finish(ctx, task, job, started_at, &entities, parts, stop.as_ref()).await?;
+        if driven.stopped {
+            let mut out = RunOutcome::ended(RunStatus::Stopped, "The run was stopped.");
+            out.records_fetched = fetched;
+            out.components_fetched = components;
+            out.api_calls = budget.calls();
+            out.blob_downloads = client.stats().blob_downloads();
+            return Ok(out);
+        }
+        let stop = driven.stop.as_ref().map(|e| {
+            if e.is_disconnected() {
+                (RunStatus::Disconnected, disconnected_message(e))
+            } else {
+                (
+                    RunStatus::Partial,
+                    format!(
+                        "The API budget is spent; the remaining entities continue next run. ({e})"
+                    ),
+                )
+            }
+        });
+        let plan = CommitPlan {
+            job,
+            started_at,
+            service: "salesforce",
+            key: &|e: &Entity| manifest_key(e.kind, &e.external_id),
+            kept_segments: &|e: &Entity| {
+                EntityCursor::load(&e.name, e.cursor.as_ref())
+                    .unwrap_or_default()
+                    .segments
+            },
+        };
+        let mut outcome = commit(ctx, task, &entities, driven.parts, &plan, stop).await?;
         outcome.records_fetched = fetched;
         outcome.components_fetched = components;
         outcome.api_calls = budget.calls();
-        if stop.as_ref().is_some_and(BackupError::is_disconnected) {
+        outcome.blob_downloads = client.stats().blob_downloads();
+        if driven
+            .stop
+            .as_ref()
+            .is_some_and(BackupError::is_disconnected)
+        {
             scope
                 .tasks()
                 .set_connection(task.id, ConnectionStatus::Disconnected)
@@ -322,182 +329,14 @@ async fn discover(
     Ok(types.into_iter().map(|t| (t.xml_name.clone(), t)).collect())
 }
 
-/// Writes the manifest (when any entity completed), then commits the completed
-/// entities' cursors, then records the catalog row and statuses.
-async fn finish(
-    ctx: &BackupContext,
-    task: &BackupTask,
-    job: Option<JobId>,
-    started_at: chrono::DateTime<chrono::Utc>,
-    entities: &[Entity],
-    mut parts: HashMap<cairn_domain::ids::EntityId, Part>,
-    stop: Option<&BackupError>,
-) -> Result<RunOutcome> {
-    let scope = ctx.store.account(task.account_id);
-    let failed: Vec<String> = entities
-        .iter()
-        .filter_map(|e| match parts.get(&e.id) {
-            Some(Part::Failed(m)) => Some(format!("{} ({m})", e.name)),
-            _ => None,
-        })
-        .collect();
-    let complete = parts.values().all(|p| matches!(p, Part::Done(_)));
-    let any_done = parts.values().any(|p| matches!(p, Part::Done(_)));
-    let mut results = Vec::new();
-    let mut snapshot = None;
-    if any_done {
-        let id = SnapshotId::new();
-        let taken_at = ctx.clock.now();
-        let mut labels = BTreeMap::new();
-        labels.insert("service".to_owned(), "salesforce".to_owned());
-        labels.insert("task".to_owned(), task.id.to_string());
-        labels.insert("account".to_owned(), task.account_id.to_string());
-        if let Some(j) = job {
-            labels.insert("job".to_owned(), j.to_string());
-        }
-        let outcome = if complete {
-            SnapshotOutcome::Complete
-        } else {
-            SnapshotOutcome::Partial
-        };
-        labels.insert("outcome".to_owned(), outcome.as_str().to_owned());
-        let mut manifest = SnapshotManifest::new(labels);
-        manifest.id = id.as_uuid().simple().to_string();
-        manifest.time = taken_at;
-        for e in entities {
-            let (segments, counters) = match parts.get(&e.id) {
-                Some(Part::Done(d)) => (d.cursor.all_segments(), d.counters),
-                _ => {
-                    let c = EntityCursor::load(&e.name, e.cursor.as_ref()).unwrap_or_default();
-                    (
-                        c.segments,
-                        EntityCounters {
-                            items: c.items,
-                            ..EntityCounters::default()
-                        },
-                    )
-                }
-            };
-            if segments.is_empty() && !matches!(parts.get(&e.id), Some(Part::Done(_))) {
-                continue;
-            }
-            manifest.entities.insert(
-                manifest_key(e.kind, &e.external_id),
-                EntityManifest {
-                    segments,
-                    counters: cairn_vault::EntityCounters {
-                        items: counters.items,
-                        bytes: counters.bytes,
-                        added: counters.added,
-                        updated: counters.updated,
-                        deleted: counters.deleted,
-                    },
-                    ..EntityManifest::default()
-                },
-            );
-        }
-        ctx.vaults
-            .vault(task.account_id)
-            .await?
-            .write_snapshot(&manifest)
-            .await?;
-        // The manifest is durable: the pending reads are now committed state.
-        let mut snapshot_entities = Vec::new();
-        let mut users: Vec<UserCounters> = Vec::new();
-        for e in entities {
-            let Some(part) = parts.remove(&e.id) else {
-                continue;
-            };
-            let (status, counters) = match part {
-                Part::Done(d) => {
-                    let committed = d.cursor.committed(d.counters.items);
-                    scope
-                        .entities()
-                        .save_cursor(e.id, &committed.to_value())
-                        .await?;
-                    users.extend(d.users);
-                    (EntityStatus::Success, d.counters)
-                }
-                Part::Failed(_) => (EntityStatus::Failed, kept_counters(e)),
-                Part::Left => (EntityStatus::Partial, kept_counters(e)),
-            };
-            results.push(EntityResult {
-                entity_id: e.id,
-                name: e.name.clone(),
-                status,
-                counters,
-            });
-            snapshot_entities.push(SnapshotEntity {
-                entity_id: e.id,
-                status,
-                counters,
-            });
-        }
-        let record = SnapshotRecord::new(
-            id,
-            task.id,
-            job,
-            started_at,
-            taken_at,
-            outcome,
-            snapshot_entities,
-            users,
-        );
-        scope.snapshots().record(&record).await?;
-        snapshot = Some(id);
+/// How a Salesforce run treats an entity's error.
+fn classify(e: &BackupError) -> ErrorClass {
+    if e.is_budget_exhausted() || e.is_disconnected() {
+        ErrorClass::StopRun
+    } else if matches!(e, BackupError::Salesforce(_) | BackupError::Cursor { .. }) {
+        ErrorClass::EntityFailed
     } else {
-        for e in entities {
-            let Some(part) = parts.remove(&e.id) else {
-                continue;
-            };
-            let status = match part {
-                Part::Failed(_) => EntityStatus::Failed,
-                _ => EntityStatus::Partial,
-            };
-            scope.entities().set_status(&[e.id], status).await?;
-            results.push(EntityResult {
-                entity_id: e.id,
-                name: e.name.clone(),
-                status,
-                counters: kept_counters(e),
-            });
-        }
-    }
-    let (status, message) = match stop {
-        Some(e) if e.is_disconnected() => (RunStatus::Disconnected, Some(disconnected_message(e))),
-        Some(e) => (
-            RunStatus::Partial,
-            Some(format!(
-                "The API budget is spent; the remaining entities continue next run. ({e})"
-            )),
-        ),
-        None if failed.is_empty() => (RunStatus::Complete, None),
-        None if snapshot.is_some() => (
-            RunStatus::Partial,
-            Some(format!("Failed: {}.", failed.join(", "))),
-        ),
-        None => (
-            RunStatus::Failed,
-            Some(format!("Failed: {}.", failed.join(", "))),
-        ),
-    };
-    Ok(RunOutcome {
-        status,
-        message,
-        snapshot,
-        entities: results,
-        records_fetched: 0,
-        components_fetched: 0,
-        api_calls: 0,
-    })
-}
-
-/// An entity's counters when this run did not change it.
-fn kept_counters(e: &Entity) -> EntityCounters {
-    EntityCounters {
-        items: e.counters.items,
-        bytes: e.counters.bytes,
-        ..EntityCounters::default()
+        ErrorClass::Fatal
     }
 }
 

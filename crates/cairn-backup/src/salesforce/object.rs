@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use cairn_domain::Entity;
 use cairn_salesforce::{
-    DeletedScan, ObjectSchema, OrgClient, RecordVersion as SfRecord, SalesforceError, hard_deleted,
+    DeletedScan, ObjectSchema, OrgClient, Page, RecordReader, RecordVersion as SfRecord,
+    SalesforceError, hard_deleted,
 };
 use cairn_vault::ChunkId;
 use cairn_vault::segments::RecordVersion;
@@ -31,9 +32,11 @@ pub(crate) async fn backup_object(env: &Env<'_>, entity: &Entity) -> Result<Opti
     }
     let schema = Arc::new(env.client.describe(object).await?);
     let scan = env.client.deleted_since(object, &cursor.deletes).await?;
-    let mut reader = env
+    let reader = env
         .client
         .read_records(schema.clone(), cursor.checkpoint.clone())?;
+    // The next page is fetched and parsed while this one is stored.
+    let mut pages = PageFeed::start(reader);
     let mut editors = Editors::default();
     let mut batch = Batch::default();
     // The read position every pushed row reaches (a page counts once all its rows are in).
@@ -42,7 +45,7 @@ pub(crate) async fn backup_object(env: &Env<'_>, entity: &Entity) -> Result<Opti
         if env.progress.is_stopped() {
             return Ok(None);
         }
-        let page = match reader.next_page().await {
+        let page = match pages.next().await {
             Ok(Some(page)) => page,
             Ok(None) => break,
             Err(e) => {
@@ -70,7 +73,7 @@ pub(crate) async fn backup_object(env: &Env<'_>, entity: &Entity) -> Result<Opti
         }
     }
     batch
-        .flush(env, entity, &mut cursor, Some(reader.checkpoint()))
+        .flush(env, entity, &mut cursor, Some(&stored_to))
         .await?;
     let gone = match hard_deletes(env, &schema, &cursor, &scan, &editors).await {
         Ok(g) => g,
@@ -82,6 +85,45 @@ pub(crate) async fn backup_object(env: &Env<'_>, entity: &Entity) -> Result<Opti
     cursor.deletes = scan.cursor;
     batch.flush(env, entity, &mut cursor, None).await?;
     finish_entity(env, entity, cursor, &editors).await.map(Some)
+}
+
+/// Pages of a [`RecordReader`] read one ahead on their own task, so fetching and parsing
+/// the next page overlaps storing this one. Dropping the feed stops the read.
+struct PageFeed {
+    pages: tokio::sync::mpsc::Receiver<Result<Option<Page>, SalesforceError>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PageFeed {
+    fn start(mut reader: RecordReader) -> Self {
+        let (tx, pages) = tokio::sync::mpsc::channel(1);
+        let task = tokio::spawn(async move {
+            loop {
+                let page = reader.next_page().await;
+                let last = !matches!(page, Ok(Some(_)));
+                if tx.send(page).await.is_err() || last {
+                    break;
+                }
+            }
+        });
+        Self { pages, task }
+    }
+
+    async fn next(&mut self) -> Result<Option<Page>, SalesforceError> {
+        match self.pages.recv().await {
+            Some(page) => page,
+            None => Err(SalesforceError::Protocol {
+                path: "record read".into(),
+                message: "the page reader ended unexpectedly".into(),
+            }),
+        }
+    }
+}
+
+impl Drop for PageFeed {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// Saves what is stored before passing `error` on, so the next run resumes after it.

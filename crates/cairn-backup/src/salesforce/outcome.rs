@@ -46,8 +46,10 @@ pub struct RunOutcome {
     pub records_fetched: u64,
     /// Metadata components retrieved (every run retrieves them all).
     pub components_fetched: u64,
-    /// API calls the run made.
+    /// API calls the run made (blob downloads included).
     pub api_calls: u64,
+    /// Of those, blob bodies downloaded (one call each).
+    pub blob_downloads: u64,
 }
 
 impl RunOutcome {
@@ -62,6 +64,7 @@ impl RunOutcome {
             records_fetched: 0,
             components_fetched: 0,
             api_calls: 0,
+            blob_downloads: 0,
         }
     }
 

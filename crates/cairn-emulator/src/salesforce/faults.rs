@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
+use super::hold::Hold;
 use super::rng::Rng;
 
 /// Kinds of injectable failure.
@@ -63,6 +64,8 @@ pub struct Faults {
     pub rules: Vec<FaultRule>,
     /// Added latency.
     pub latency: Latency,
+    /// Holds not yet released.
+    pub holds: Vec<Hold>,
     rng: Rng,
 }
 
@@ -72,6 +75,7 @@ impl Faults {
         Self {
             rules: Vec::new(),
             latency: Latency::default(),
+            holds: Vec::new(),
             rng: Rng::for_label(seed, "faults"),
         }
     }
@@ -128,6 +132,12 @@ impl Faults {
             }
         }
         false
+    }
+
+    /// The hold a call to `path` must wait at, if any (released holds are forgotten).
+    pub fn hold_for(&mut self, path: &str) -> Option<Hold> {
+        self.holds.retain(|h| !h.is_released());
+        self.holds.iter().find(|h| h.catches(path)).cloned()
     }
 
     /// Latency to add to a call to `path`.

@@ -21,6 +21,7 @@ pub mod control;
 pub mod faults;
 pub mod formula;
 pub mod generator;
+pub mod hold;
 pub mod ids;
 pub mod metadata;
 pub mod oauth;
@@ -47,6 +48,7 @@ use tokio::task::JoinHandle;
 pub use control::{Control, Mutation, MutationOp, MutationReport, Settings};
 pub use faults::{FaultKind, FaultRule, Latency};
 pub use generator::Profile;
+pub use hold::Hold;
 
 use crate::EmulatorError;
 use crate::http::{RunningServer, serve};

@@ -136,6 +136,12 @@ impl Location {
             location: redact(original),
             reason,
         };
+        if matches!(
+            self,
+            Self::S3 { .. } | Self::Azure { .. } | Self::Gcs { .. }
+        ) {
+            use_ring_for_tls();
+        }
         Ok(match self {
             Self::Memory => Arc::new(InMemory::new()),
             Self::Local(dir) => {
@@ -210,6 +216,12 @@ pub fn redact(location: &str) -> String {
         Some((base, _)) => format!("{base}?…"),
         None => location.to_owned(),
     }
+}
+
+/// Cloud stores speak HTTPS through rustls, which needs a process-wide crypto provider;
+/// Cairn uses ring everywhere (no aws-lc-rs C build). Installing it twice is harmless.
+fn use_ring_for_tls() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 #[cfg(test)]

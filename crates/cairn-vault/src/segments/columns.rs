@@ -35,6 +35,7 @@ use parquet::schema::parser::parse_message_type;
 use parquet::schema::types::{ColumnPath, SchemaDescPtr, SchemaDescriptor, TypePtr};
 
 use super::Row;
+use super::batch::Batch;
 use crate::chunk_id::ChunkId;
 use crate::error::{Result, VaultError};
 
@@ -141,66 +142,51 @@ pub struct EncodedGroup {
     pub columns: Vec<ColumnCloseResult>,
 }
 
-/// Encodes `rows` (already sorted) as one row group.
+/// Encodes `batch` (already sorted) as one row group.
 pub fn encode_group(
     schema: &SchemaDescPtr,
     props: &WriterPropertiesPtr,
-    rows: Vec<Row>,
+    batch: &Batch,
 ) -> Result<EncodedGroup> {
-    let n = rows.len();
-    let mut keys = Vec::with_capacity(n);
-    let mut versions = Vec::with_capacity(n);
-    let mut deleted = Vec::with_capacity(n);
-    let mut hashes = Vec::with_capacity(n);
-    let mut modstamps = Vec::with_capacity(n);
-    let mut created = Vec::with_capacity(n);
-    let mut modified = Vec::with_capacity(n);
-    let mut chunks = Vec::with_capacity(n);
-    let mut records = Vec::with_capacity(n);
-    for r in rows {
-        keys.push(ByteArray::from(r.key.into_bytes()));
-        versions.push(r.version);
-        deleted.push(r.deleted);
-        hashes.push(FixedLenByteArray::from(r.row_hash.to_vec()));
-        modstamps.push(r.modstamp);
-        created.push(ByteArray::from(r.created_by.into_bytes()));
-        modified.push(ByteArray::from(r.modified_by.into_bytes()));
-        let mut c = Vec::with_capacity(r.chunks.len() * 32);
-        for id in &r.chunks {
-            c.extend_from_slice(id.as_bytes());
-        }
-        chunks.push(ByteArray::from(c));
-        records.push(ByteArray::from(r.record.into_bytes()));
-    }
-
+    let Batch {
+        keys,
+        versions,
+        deleted,
+        hashes,
+        modstamps,
+        created,
+        modified,
+        chunks,
+        records,
+    } = batch;
     let mut sink = TrackedWrite::new(Vec::new());
     let mut closes = Vec::with_capacity(NUM_COLUMNS);
     for (i, descr) in schema.columns().iter().enumerate() {
         let pages = Box::new(SerializedPageWriter::new(&mut sink));
         let mut w = get_column_writer(descr.clone(), props.clone(), pages);
         let written = match (&mut w, i) {
-            (ColumnWriter::ByteArrayColumnWriter(w), COL_KEY) => w.write_batch(&keys, None, None),
+            (ColumnWriter::ByteArrayColumnWriter(w), COL_KEY) => w.write_batch(keys, None, None),
             (ColumnWriter::Int64ColumnWriter(w), COL_VERSION) => {
-                w.write_batch(&versions, None, None)
+                w.write_batch(versions, None, None)
             }
-            (ColumnWriter::BoolColumnWriter(w), COL_DELETED) => w.write_batch(&deleted, None, None),
+            (ColumnWriter::BoolColumnWriter(w), COL_DELETED) => w.write_batch(deleted, None, None),
             (ColumnWriter::FixedLenByteArrayColumnWriter(w), COL_ROW_HASH) => {
-                w.write_batch(&hashes, None, None)
+                w.write_batch(hashes, None, None)
             }
             (ColumnWriter::Int64ColumnWriter(w), COL_MODSTAMP) => {
-                w.write_batch(&modstamps, None, None)
+                w.write_batch(modstamps, None, None)
             }
             (ColumnWriter::ByteArrayColumnWriter(w), COL_CREATED_BY) => {
-                w.write_batch(&created, None, None)
+                w.write_batch(created, None, None)
             }
             (ColumnWriter::ByteArrayColumnWriter(w), COL_MODIFIED_BY) => {
-                w.write_batch(&modified, None, None)
+                w.write_batch(modified, None, None)
             }
             (ColumnWriter::ByteArrayColumnWriter(w), COL_CHUNKS) => {
-                w.write_batch(&chunks, None, None)
+                w.write_batch(chunks, None, None)
             }
             (ColumnWriter::ByteArrayColumnWriter(w), COL_RECORD) => {
-                w.write_batch(&records, None, None)
+                w.write_batch(records, None, None)
             }
             _ => {
                 return Err(write_err(format!(

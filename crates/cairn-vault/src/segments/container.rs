@@ -23,7 +23,7 @@ use std::ops::Range;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::crypto::{SEAL_OVERHEAD, SubKey};
+use crate::crypto::{SEAL_HEADER, SEAL_OVERHEAD, SubKey};
 use crate::error::{Result, VaultError};
 
 /// Plaintext bytes per sealed block.
@@ -112,6 +112,8 @@ fn trailer_aad(object: &str) -> Vec<u8> {
 pub struct BlockSealer {
     object: String,
     key: SubKey,
+    /// Room for the seal header, then the plaintext of the block being filled (sealed in
+    /// place, so a block is copied once, into `sealed`).
     block: Vec<u8>,
     sealed: BytesMut,
     next_index: u64,
@@ -122,10 +124,12 @@ pub struct BlockSealer {
 impl BlockSealer {
     /// A sealer for the object named `object`.
     pub fn new(object: String, key: SubKey) -> Self {
+        let mut block = Vec::with_capacity(BLOCK as usize + SEAL_OVERHEAD);
+        block.resize(SEAL_HEADER, 0);
         Self {
             object,
             key,
-            block: Vec::with_capacity(BLOCK as usize),
+            block,
             sealed: BytesMut::new(),
             next_index: 0,
             plain_len: 0,
@@ -135,9 +139,10 @@ impl BlockSealer {
 
     fn seal_block(&mut self) {
         let aad = block_aad(&self.object, self.next_index);
-        let sealed = self.key.seal(&aad, &self.block);
-        self.sealed.extend_from_slice(&sealed);
+        self.key.seal_in_place(&aad, &mut self.block);
+        self.sealed.extend_from_slice(&self.block);
         self.block.clear();
+        self.block.resize(SEAL_HEADER, 0);
         self.next_index += 1;
     }
 
@@ -158,7 +163,7 @@ impl BlockSealer {
 
     /// Seals the last partial block and the trailer; returns the remaining sealed bytes.
     pub fn finish(mut self, meta_offset: u64, meta_len: u64, rows: u64) -> Bytes {
-        if !self.block.is_empty() {
+        if self.block.len() > SEAL_HEADER {
             self.seal_block();
         }
         let mut plain = Vec::with_capacity(TRAILER_PLAIN);
@@ -178,7 +183,7 @@ impl BlockSealer {
 
 impl Write for BlockSealer {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let room = BLOCK as usize - self.block.len();
+        let room = BLOCK as usize + SEAL_HEADER - self.block.len();
         let n = room.min(buf.len());
         let w = &buf[..n];
         if w.len() >= 8 {
@@ -189,7 +194,7 @@ impl Write for BlockSealer {
         }
         self.block.extend_from_slice(w);
         self.plain_len += n as u64;
-        if self.block.len() == BLOCK as usize {
+        if self.block.len() == BLOCK as usize + SEAL_HEADER {
             self.seal_block();
         }
         Ok(n)

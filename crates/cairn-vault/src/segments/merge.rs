@@ -9,9 +9,10 @@ use std::sync::Arc;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use tokio::task::JoinHandle;
 
+use super::batch::GroupCutter;
 use super::columns::Projection;
 use super::reader::Segment;
-use super::writer::{GroupCutter, SegmentSink};
+use super::writer::SegmentSink;
 use super::{Row, SegmentRef, SegmentStore, StateOptions};
 use crate::error::{Result, VaultError};
 
@@ -232,7 +233,7 @@ impl SegmentStore {
         let mut state = self.state(segments, StateOptions::default()).await?;
         let opts = &self.inner.opts;
         let mut groups = GroupCutter::new(opts.group_rows, opts.group_bytes);
-        let mut sink = SegmentSink::new(self.clone(), false);
+        let mut sink = SegmentSink::new(self.clone());
         while let Some(row) = state.next().await? {
             if let Some(g) = groups.push(row) {
                 sink.push_group(g).await?;

@@ -22,6 +22,8 @@
 //! chunk ids in [`RecordVersion::chunks`]; they are stored in a dedicated `chunks` column
 //! (not inside the JSON) so prune reads one narrow column to learn what to keep.
 
+mod arena;
+mod batch;
 mod columns;
 mod container;
 mod diff;
@@ -121,28 +123,18 @@ impl Row {
     /// only detects changes; integrity comes from the AES-GCM seal.
     #[must_use]
     pub fn hash_record(record: &str) -> [u8; 16] {
+        Self::hash_record_bytes(record.as_bytes())
+    }
+
+    fn hash_record_bytes(record: &[u8]) -> [u8; 16] {
         use sha2::Digest;
-        let h = sha2::Sha256::digest(record.as_bytes());
+        let h = sha2::Sha256::digest(record);
         let mut out = [0u8; 16];
         out.copy_from_slice(&h[..16]);
         out
     }
 
-    fn from_version(v: RecordVersion) -> Self {
-        Self {
-            key: v.key,
-            version: v.version,
-            deleted: v.deleted,
-            row_hash: [0; 16],
-            modstamp: v.modstamp,
-            created_by: v.created_by,
-            modified_by: v.modified_by,
-            chunks: v.chunks,
-            record: v.record,
-        }
-    }
-
-    /// Approximate heap bytes, for memory budgets.
+    /// Approximate heap bytes, for row-group cutting.
     fn mem_size(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.key.len()

@@ -1,17 +1,19 @@
 //! Sorted runs spilled to local temp files while a writer is over its memory budget.
 //!
 //! A run is a sequence of frames `sealed_len (u32 LE) ‖ sealed frame`, each frame about
-//! [`FRAME`] bytes of serialized rows sealed with a throw-away key that lives only in the
-//! writer's memory: customer data never reaches local disk in the clear, and a leftover
-//! file after a crash is unreadable noise. Runs are read back strictly sequentially.
+//! [`FRAME`] bytes of rows in the [`super::arena`] encoding, sealed with a throw-away key
+//! that lives only in the writer's memory: customer data never reaches local disk in the
+//! clear, and a leftover file after a crash is unreadable noise. Runs are read back
+//! strictly sequentially; a row never straddles two frames, so the rows read back are
+//! slices of their decrypted frame.
 
-use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{Read, Write};
 
-use super::Row;
-use crate::chunk_id::ChunkId;
-use crate::crypto::SubKey;
+use bytes::Bytes;
+
+use super::arena::{RawRow, RowArena, parse_row};
+use crate::crypto::{SEAL_HEADER, SubKey};
 use crate::error::{Result, VaultError};
 
 /// Plaintext bytes per sealed frame.
@@ -21,70 +23,54 @@ fn io_err(what: &str, e: std::io::Error) -> VaultError {
     VaultError::SegmentWrite(format!("spill file {what}: {e}"))
 }
 
-/// Writes `rows` (sorted) as one run into a new file in `dir`.
-pub fn write_run(dir: &std::path::Path, key: &SubKey, rows: Vec<Row>) -> Result<File> {
-    let file = tempfile::tempfile_in(dir).map_err(|e| io_err("create", e))?;
-    let mut out = BufWriter::with_capacity(FRAME + 64, file);
-    let mut frame: Vec<u8> = Vec::with_capacity(FRAME + 4096);
+/// Writes the rows of a prepared (sorted) arena as one run into a new file in `dir`.
+pub fn write_run(dir: &std::path::Path, key: &SubKey, rows: &RowArena) -> Result<File> {
+    let mut file = tempfile::tempfile_in(dir).map_err(|e| io_err("create", e))?;
+    let mut frame: Vec<u8> = Vec::with_capacity(FRAME + (64 << 10));
+    frame.resize(SEAL_HEADER, 0);
     let mut index = 0u64;
-    let mut flush = |frame: &mut Vec<u8>, out: &mut BufWriter<File>| -> Result<()> {
-        let sealed = key.seal(&index.to_le_bytes(), frame);
+    let mut flush = |frame: &mut Vec<u8>, out: &mut File| -> Result<()> {
+        key.seal_in_place(&index.to_le_bytes(), frame);
         index += 1;
-        out.write_all(&(sealed.len() as u32).to_le_bytes())
-            .and_then(|()| out.write_all(&sealed))
+        out.write_all(&(frame.len() as u32).to_le_bytes())
+            .and_then(|()| out.write_all(frame))
             .map_err(|e| io_err("write", e))?;
         frame.clear();
+        frame.resize(SEAL_HEADER, 0);
         Ok(())
     };
-    for r in rows {
-        put_bytes(&mut frame, r.key.as_bytes());
-        frame.extend_from_slice(&r.version.to_le_bytes());
-        frame.push(u8::from(r.deleted));
-        frame.extend_from_slice(&r.row_hash);
-        frame.extend_from_slice(&r.modstamp.to_le_bytes());
-        put_bytes(&mut frame, r.created_by.as_bytes());
-        put_bytes(&mut frame, r.modified_by.as_bytes());
-        frame.extend_from_slice(&(r.chunks.len() as u32).to_le_bytes());
-        for c in &r.chunks {
-            frame.extend_from_slice(c.as_bytes());
-        }
-        put_bytes(&mut frame, r.record.as_bytes());
-        if frame.len() >= FRAME {
-            flush(&mut frame, &mut out)?;
+    for row in rows.sorted_rows() {
+        frame.extend_from_slice(row);
+        if frame.len() >= FRAME + SEAL_HEADER {
+            flush(&mut frame, &mut file)?;
         }
     }
-    if !frame.is_empty() {
-        flush(&mut frame, &mut out)?;
+    if frame.len() > SEAL_HEADER {
+        flush(&mut frame, &mut file)?;
     }
-    let mut file = out
-        .into_inner()
-        .map_err(|e| io_err("flush", e.into_error()))?;
     use std::io::Seek;
     file.rewind().map_err(|e| io_err("rewind", e))?;
     Ok(file)
 }
 
-fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
-    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
-    out.extend_from_slice(b);
-}
-
 /// Reads a run written by [`write_run`] back, row by row.
 pub struct RunReader {
-    input: BufReader<File>,
+    input: File,
     key: SubKey,
     index: u64,
-    rows: VecDeque<Row>,
+    frame: Bytes,
+    pos: usize,
 }
 
 impl RunReader {
     /// A reader of a rewound run file.
     pub fn new(file: File, key: SubKey) -> Self {
         Self {
-            input: BufReader::with_capacity(FRAME + 64, file),
+            input: file,
             key,
             index: 0,
-            rows: VecDeque::new(),
+            frame: Bytes::new(),
+            pos: 0,
         }
     }
 
@@ -95,108 +81,64 @@ impl RunReader {
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(false),
             Err(e) => return Err(io_err("read", e)),
         }
+        // A fresh buffer per frame: rows handed out keep slices of it alive.
         let mut sealed = vec![0u8; u32::from_le_bytes(len) as usize];
         self.input
             .read_exact(&mut sealed)
             .map_err(|e| io_err("read", e))?;
         let plain = self
             .key
-            .open(&self.index.to_le_bytes(), &sealed)
+            .open_in_place(&self.index.to_le_bytes(), &mut sealed)
             .map_err(|_| VaultError::SegmentWrite("spill file was modified".into()))?;
         self.index += 1;
-        let mut p = Parser {
-            buf: &plain,
-            pos: 0,
-        };
-        while p.pos < plain.len() {
-            let row = p
-                .row()
-                .ok_or_else(|| VaultError::SegmentWrite("spill frame is malformed".to_owned()))?;
-            self.rows.push_back(row);
-        }
+        self.frame = Bytes::from(sealed).slice(plain);
+        self.pos = 0;
         Ok(true)
     }
 }
 
 impl Iterator for RunReader {
-    type Item = Result<Row>;
+    type Item = Result<RawRow>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rows.is_empty() {
+        if self.pos >= self.frame.len() {
             match self.next_frame() {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(e) => return Some(Err(e)),
             }
         }
-        self.rows.pop_front().map(Ok)
-    }
-}
-
-struct Parser<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl Parser<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let s = self.buf.get(self.pos..self.pos.checked_add(n)?)?;
-        self.pos += n;
-        Some(s)
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn string(&mut self) -> Option<String> {
-        let n = self.u32()? as usize;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
-    }
-    fn row(&mut self) -> Option<Row> {
-        let key = self.string()?;
-        let version = self.i64()?;
-        let deleted = self.take(1)?[0] != 0;
-        let row_hash = self.take(16)?.try_into().ok()?;
-        let modstamp = self.i64()?;
-        let created_by = self.string()?;
-        let modified_by = self.string()?;
-        let n = self.u32()? as usize;
-        let mut chunks = Vec::with_capacity(n.min(1024));
-        for _ in 0..n {
-            chunks.push(ChunkId(self.take(32)?.try_into().ok()?));
+        match parse_row(&self.frame, self.pos) {
+            Ok((row, end)) => {
+                self.pos = end;
+                Some(Ok(row))
+            }
+            Err(e) => {
+                // Stop after a malformed frame rather than loop on it.
+                self.pos = self.frame.len();
+                Some(Err(e))
+            }
         }
-        let record = self.string()?;
-        Some(Row {
-            key,
-            version,
-            deleted,
-            row_hash,
-            modstamp,
-            created_by,
-            modified_by,
-            chunks,
-            record,
-        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chunk_id::ChunkId;
     use crate::crypto::DataKey;
+    use crate::segments::RecordVersion;
+    use crate::segments::arena::encoded_len;
 
     #[test]
-    fn runs_round_trip() {
+    fn runs_round_trip_in_sorted_order_across_frames() {
         let key = DataKey::generate().derive("cairn test spill v1");
         let dir = tempfile::tempdir().unwrap();
-        let rows: Vec<Row> = (0..5000)
-            .map(|i| Row {
-                key: format!("k{i:06}"),
+        let versions: Vec<RecordVersion> = (0..5000i64)
+            .map(|i| RecordVersion {
+                key: format!("k{:06}", (i * 7919) % 5000),
                 version: i,
                 deleted: i % 7 == 0,
-                row_hash: [i as u8; 16],
                 modstamp: -i,
                 created_by: "u".into(),
                 modified_by: String::new(),
@@ -204,8 +146,56 @@ mod tests {
                 record: "x".repeat((i % 500) as usize),
             })
             .collect();
-        let file = write_run(dir.path(), &key, rows.clone()).unwrap();
-        let back: Vec<Row> = RunReader::new(file, key).collect::<Result<_>>().unwrap();
-        assert_eq!(back, rows);
+        let mut arena = RowArena::default();
+        for v in &versions {
+            arena.push(v, encoded_len(v).unwrap());
+        }
+        arena.prepare().unwrap();
+        let file = write_run(dir.path(), &key, &arena).unwrap();
+        assert!(
+            file.metadata().unwrap().len() > 2 * FRAME as u64,
+            "several frames"
+        );
+        let back: Vec<RawRow> = RunReader::new(file, key).collect::<Result<_>>().unwrap();
+        let mut want = versions.clone();
+        want.sort_by(|a, b| a.key.cmp(&b.key));
+        assert_eq!(back.len(), want.len());
+        for (r, v) in back.iter().zip(&want) {
+            assert_eq!(&r.key[..], v.key.as_bytes());
+            assert_eq!(
+                (r.version, r.deleted, r.modstamp),
+                (v.version, v.deleted, v.modstamp)
+            );
+            assert_eq!(&r.created_by[..], v.created_by.as_bytes());
+            assert_eq!(&r.modified_by[..], v.modified_by.as_bytes());
+            let ids: Vec<u8> = v.chunks.iter().flat_map(|c| c.0).collect();
+            assert_eq!(&r.chunks[..], &ids[..]);
+            assert_eq!(&r.record[..], v.record.as_bytes());
+        }
+    }
+
+    #[test]
+    fn a_modified_run_is_refused() {
+        let key = DataKey::generate().derive("cairn test spill v1");
+        let dir = tempfile::tempdir().unwrap();
+        let v = RecordVersion {
+            key: "k".into(),
+            record: "{}".into(),
+            ..RecordVersion::default()
+        };
+        let mut arena = RowArena::default();
+        arena.push(&v, encoded_len(&v).unwrap());
+        arena.prepare().unwrap();
+        let mut file = write_run(dir.path(), &key, &arena).unwrap();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        bytes[10] ^= 1;
+        let mut bad = tempfile::tempfile_in(dir.path()).unwrap();
+        bad.write_all(&bytes).unwrap();
+        use std::io::Seek;
+        bad.rewind().unwrap();
+        let got: Vec<Result<RawRow>> = RunReader::new(bad, key).collect();
+        assert_eq!(got.len(), 1);
+        assert!(got[0].is_err());
     }
 }

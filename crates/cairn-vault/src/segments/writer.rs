@@ -17,10 +17,12 @@ use parquet::file::writer::SerializedFileWriter;
 use rand::RngCore;
 use tokio::task::JoinHandle;
 
+use super::arena::{RawRow, RowArena, encoded_len};
+use super::batch::{Batch, GroupCutter};
 use super::columns::{self, EncodedGroup, write_err};
 use super::container::BlockSealer;
 use super::spill::{RunReader, write_run};
-use super::{RecordVersion, Row, SegmentRef, SegmentStore};
+use super::{RecordVersion, SegmentRef, SegmentStore};
 use crate::crypto::DataKey;
 use crate::error::{Result, VaultError};
 
@@ -37,10 +39,11 @@ const UPLOAD_CONCURRENCY: usize = 2;
 /// Dropping a writer without `finish` writes nothing to the vault.
 pub struct SegmentWriter {
     store: SegmentStore,
-    buf: Vec<Row>,
-    buf_bytes: usize,
+    buf: RowArena,
+    /// The arena of the last spill, handed back for reuse when that spill completes.
+    spare: Option<RowArena>,
     runs: Vec<std::fs::File>,
-    spilling: Option<JoinHandle<Result<std::fs::File>>>,
+    spilling: Option<JoinHandle<Result<(std::fs::File, RowArena)>>>,
     spill_dir: Option<tempfile::TempDir>,
     spill_key: crate::crypto::SubKey,
 }
@@ -49,8 +52,8 @@ impl SegmentWriter {
     pub(super) fn new(store: SegmentStore) -> Self {
         Self {
             store,
-            buf: Vec::new(),
-            buf_bytes: 0,
+            buf: RowArena::default(),
+            spare: None,
             runs: Vec::new(),
             spilling: None,
             spill_dir: None,
@@ -74,19 +77,23 @@ impl SegmentWriter {
                 "a record key must not be empty".into(),
             ));
         }
-        let row = Row::from_version(version);
-        self.buf_bytes += row.mem_size();
-        self.buf.push(row);
-        // Half the budget fills while the other half is being spilled in the background.
-        if self.buf_bytes > self.store.inner.opts.memory_budget / 2 {
+        let len = encoded_len(&version)?;
+        // Half the budget fills while the other half is being spilled in the background;
+        // spilling before the row that would overflow keeps the arena within its capacity.
+        if !self.buf.is_empty()
+            && self.buf.bytes() + RowArena::cost(len) > self.store.inner.opts.memory_budget / 2
+        {
             self.spill().await?;
         }
+        self.buf.push(&version, len);
         Ok(())
     }
 
     async fn wait_spill(&mut self) -> Result<()> {
         if let Some(task) = self.spilling.take() {
-            self.runs.push(task.await.map_err(write_err)??);
+            let (file, arena) = task.await.map_err(write_err)??;
+            self.runs.push(file);
+            self.spare = Some(arena);
         }
         Ok(())
     }
@@ -112,12 +119,14 @@ impl SegmentWriter {
                 p
             }
         };
-        let mut rows = std::mem::take(&mut self.buf);
-        self.buf_bytes = 0;
+        let next = self.spare.take().unwrap_or_default();
+        let mut rows = std::mem::replace(&mut self.buf, next);
         let key = self.spill_key.clone();
         self.spilling = Some(tokio::task::spawn_blocking(move || {
-            sort_rows(&mut rows);
-            write_run(&dir, &key, rows)
+            rows.prepare()?;
+            let file = write_run(&dir, &key, &rows)?;
+            rows.clear();
+            Ok((file, rows))
         }));
         Ok(())
     }
@@ -136,43 +145,45 @@ impl SegmentWriter {
             runs,
             spill_dir,
             spill_key,
+            spare,
             ..
         } = self;
+        // The spare arena's pages would otherwise stay resident through the merge.
+        drop(spare);
         let opts = store.inner.opts.clone();
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Row>>>(2);
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Batch>>(2);
         let producer = tokio::task::spawn_blocking(move || {
-            sort_rows(&mut buf);
-            let mut sources: Vec<Box<dyn Iterator<Item = Result<Row>> + Send>> = runs
+            let send_err = |e| {
+                let _ = tx.blocking_send(Err(e));
+            };
+            if let Err(e) = buf.prepare() {
+                return send_err(e);
+            }
+            let mut sources: Vec<Source> = runs
                 .into_iter()
-                .map(|f| {
-                    Box::new(RunReader::new(f, spill_key.clone()))
-                        as Box<dyn Iterator<Item = Result<Row>> + Send>
-                })
+                .map(|f| Box::new(RunReader::new(f, spill_key.clone())) as Source)
                 .collect();
-            sources.push(Box::new(buf.into_iter().map(Ok)));
+            sources.push(Box::new(buf.into_rows()));
             let mut groups = GroupCutter::new(opts.group_rows, opts.group_bytes);
             let mut merged = MergeRuns::new(sources);
             loop {
                 match merged.next_row() {
                     Ok(Some(row)) => {
-                        if let Some(g) = groups.push(row)
+                        if let Some(g) = groups.push_raw(row)
                             && tx.blocking_send(Ok(g)).is_err()
                         {
                             return;
                         }
                     }
                     Ok(None) => break,
-                    Err(e) => {
-                        let _ = tx.blocking_send(Err(e));
-                        return;
-                    }
+                    Err(e) => return send_err(e),
                 }
             }
             if let Some(g) = groups.take() {
                 let _ = tx.blocking_send(Ok(g));
             }
         });
-        let mut sink = SegmentSink::new(store, true);
+        let mut sink = SegmentSink::new(store);
         while let Some(group) = rx.recv().await {
             sink.push_group(group?).await?;
         }
@@ -183,53 +194,23 @@ impl SegmentWriter {
     }
 }
 
-/// Sort order inside a segment: key, then version; stable, so equal versions keep arrival
-/// order.
-fn sort_rows(rows: &mut [Row]) {
-    rows.sort_by(|a, b| a.key.cmp(&b.key).then(a.version.cmp(&b.version)));
-}
-
-/// Cuts a sorted row stream into row groups by row count and bytes.
-pub(super) struct GroupCutter {
-    rows: Vec<Row>,
-    bytes: usize,
-    max_rows: usize,
-    max_bytes: usize,
-}
-
-impl GroupCutter {
-    pub(super) fn new(max_rows: usize, max_bytes: usize) -> Self {
-        Self {
-            rows: Vec::new(),
-            bytes: 0,
-            max_rows: max_rows.max(1),
-            max_bytes: max_bytes.max(1),
-        }
-    }
-
-    pub(super) fn push(&mut self, row: Row) -> Option<Vec<Row>> {
-        self.bytes += row.mem_size();
-        self.rows.push(row);
-        (self.rows.len() >= self.max_rows || self.bytes >= self.max_bytes)
-            .then(|| self.take())
-            .flatten()
-    }
-
-    pub(super) fn take(&mut self) -> Option<Vec<Row>> {
-        self.bytes = 0;
-        (!self.rows.is_empty()).then(|| std::mem::take(&mut self.rows))
-    }
-}
+/// A sorted run being merged.
+type Source = Box<dyn Iterator<Item = Result<RawRow>> + Send>;
 
 /// K-way merge of sorted runs; ties on (key, version) go to the earlier run (arrival order).
+///
+/// The heap holds small entries (key, version, run); each run's current row waits in
+/// `heads`, so sifting moves a few words rather than whole rows.
 struct MergeRuns {
-    sources: Vec<Box<dyn Iterator<Item = Result<Row>> + Send>>,
+    sources: Vec<Source>,
+    heads: Vec<Option<RawRow>>,
     heap: BinaryHeap<HeapEntry>,
     primed: bool,
 }
 
 struct HeapEntry {
-    row: Row,
+    key: Bytes,
+    version: i64,
     source: usize,
 }
 
@@ -237,10 +218,9 @@ impl Ord for HeapEntry {
     fn cmp(&self, other: &Self) -> Ordering {
         // BinaryHeap is a max-heap: reverse for smallest first.
         other
-            .row
             .key
-            .cmp(&self.row.key)
-            .then(other.row.version.cmp(&self.row.version))
+            .cmp(&self.key)
+            .then(other.version.cmp(&self.version))
             .then(other.source.cmp(&self.source))
     }
 }
@@ -257,8 +237,9 @@ impl PartialEq for HeapEntry {
 impl Eq for HeapEntry {}
 
 impl MergeRuns {
-    fn new(sources: Vec<Box<dyn Iterator<Item = Result<Row>> + Send>>) -> Self {
+    fn new(sources: Vec<Source>) -> Self {
         Self {
+            heads: (0..sources.len()).map(|_| None).collect(),
             sources,
             heap: BinaryHeap::new(),
             primed: false,
@@ -267,12 +248,18 @@ impl MergeRuns {
 
     fn pull(&mut self, source: usize) -> Result<()> {
         if let Some(row) = self.sources[source].next() {
-            self.heap.push(HeapEntry { row: row?, source });
+            let row = row?;
+            self.heap.push(HeapEntry {
+                key: row.key.clone(),
+                version: row.version,
+                source,
+            });
+            self.heads[source] = Some(row);
         }
         Ok(())
     }
 
-    fn next_row(&mut self) -> Result<Option<Row>> {
+    fn next_row(&mut self) -> Result<Option<RawRow>> {
         if !self.primed {
             self.primed = true;
             for s in 0..self.sources.len() {
@@ -282,8 +269,9 @@ impl MergeRuns {
         let Some(top) = self.heap.pop() else {
             return Ok(None);
         };
+        let row = self.heads[top.source].take();
         self.pull(top.source)?;
-        Ok(Some(top.row))
+        Ok(row)
     }
 }
 
@@ -291,7 +279,6 @@ impl MergeRuns {
 /// block sealing, upload. Starts a new segment after `max_segment_rows`.
 pub(super) struct SegmentSink {
     store: SegmentStore,
-    hash: bool,
     inflight: VecDeque<(JoinHandle<Result<EncodedGroup>>, u64, String, String)>,
     current: Option<OpenSegment>,
     done: Vec<SegmentRef>,
@@ -310,35 +297,26 @@ struct OpenSegment {
 }
 
 impl SegmentSink {
-    /// `hash`: compute row hashes from the record JSON (new input) or keep the rows'
-    /// hashes (compaction of already-hashed rows).
-    pub(super) fn new(store: SegmentStore, hash: bool) -> Self {
+    pub(super) fn new(store: SegmentStore) -> Self {
         Self {
             store,
-            hash,
             inflight: VecDeque::new(),
             current: None,
             done: Vec::new(),
         }
     }
 
-    /// Queues one sorted row group (which must sort after every earlier one).
-    pub(super) async fn push_group(&mut self, mut rows: Vec<Row>) -> Result<()> {
-        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+    /// Queues one sorted row group (which must sort after every earlier one); its rows
+    /// carry their hashes already.
+    pub(super) async fn push_group(&mut self, batch: Batch) -> Result<()> {
+        let Some((min, max)) = batch.key_range()? else {
             return Ok(());
         };
-        let (n, min, max) = (rows.len() as u64, first.key.clone(), last.key.clone());
+        let n = batch.len() as u64;
         let schema = self.store.inner.schema.clone();
         let props = self.store.inner.props.clone();
-        let hash = self.hash;
-        let task = tokio::task::spawn_blocking(move || {
-            if hash {
-                for r in &mut rows {
-                    r.row_hash = Row::hash_record(&r.record);
-                }
-            }
-            columns::encode_group(&schema, &props, rows)
-        });
+        let task =
+            tokio::task::spawn_blocking(move || columns::encode_group(&schema, &props, &batch));
         self.inflight.push_back((task, n, min, max));
         while self.inflight.len() >= self.store.inner.opts.parallelism.max(1) {
             self.append_next().await?;

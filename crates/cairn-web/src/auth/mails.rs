@@ -22,6 +22,7 @@ pub(super) fn activation(
              The link works once and expires in {hours} hours. If you did not sign up, \
              ignore this message: no account is activated without it.\n"
         ),
+        attachments: Vec::new(),
     }
 }
 
@@ -40,6 +41,7 @@ pub(super) fn already_registered(settings: &WebSettings, to: &str) -> OutgoingMa
              {reset}\n\n\
              If it was not you, you can ignore this message; nothing has changed.\n"
         ),
+        attachments: Vec::new(),
     }
 }
 
@@ -62,6 +64,7 @@ pub(super) fn password_reset(
              The link works once and expires in {minutes} minutes. If you did not ask for \
              this, ignore this message: your password stays the same.\n"
         ),
+        attachments: Vec::new(),
     }
 }
 

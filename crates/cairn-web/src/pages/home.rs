@@ -2,7 +2,7 @@
 //! entry point, and a reminder when entities are waiting to be activated.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -10,7 +10,7 @@ use cairn_domain::region::find_region;
 
 use super::chrome::{Chrome, Section};
 use super::render;
-use super::tasks::{TaskView, task_view, tasks_of};
+use super::tasks::{TaskView, notice_text, task_view, tasks_of};
 use crate::error::ApiError;
 use crate::extract::PortalSession;
 use crate::state::AppState;
@@ -23,11 +23,19 @@ struct HomePage {
     tasks: Vec<TaskView>,
     live_tasks: usize,
     inactive_entities: u64,
+    notice: Option<&'static str>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub(crate) struct HomeQuery {
+    notice: String,
 }
 
 pub(crate) async fn page(
     State(state): State<AppState>,
     portal: PortalSession,
+    Query(query): Query<HomeQuery>,
 ) -> Result<Response, ApiError> {
     let region = &portal.account.region;
     // A region removed from the configuration still shows, by its code.
@@ -45,6 +53,7 @@ pub(crate) async fn page(
             live_tasks: tasks.iter().filter(|t| t.deleting_on.is_none()).count(),
             tasks,
             inactive_entities,
+            notice: notice_text(&query.notice),
         },
     )
 }

@@ -2,9 +2,9 @@
 //! followed on a machine without mail. Routed only in demo mode.
 
 use askama::Template;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::Response;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use cairn_mail::is_valid_id;
 
@@ -42,6 +42,14 @@ struct MessagePage {
     to: String,
     sent: String,
     body: Vec<BodyPart>,
+    attachments: Vec<AttachmentRow>,
+}
+
+/// An attached file, linked for download.
+pub(crate) struct AttachmentRow {
+    href: String,
+    filename: String,
+    size: String,
 }
 
 fn outbox(state: &AppState) -> Result<&cairn_mail::Outbox, ApiError> {
@@ -69,21 +77,35 @@ pub(crate) async fn list(State(state): State<AppState>) -> Result<Response, ApiE
     render(StatusCode::OK, &MailboxPage { messages })
 }
 
-pub(crate) async fn show(
-    State(state): State<AppState>,
-    IdPath(id): IdPath<String>,
-) -> Result<Response, ApiError> {
-    if !is_valid_id(&id) {
+async fn message(state: &AppState, id: &str) -> Result<cairn_mail::StoredMail, ApiError> {
+    if !is_valid_id(id) {
         return Err(ApiError::bad_request(
             "request.invalid_id",
             "That is not a message id.",
         ));
     }
-    let message = outbox(&state)?
-        .get(&id)
+    outbox(state)?
+        .get(id)
         .await
         .map_err(WebError::from)?
-        .ok_or_else(|| ApiError::not_found("mail.not_found", "There is no such message."))?;
+        .ok_or_else(|| ApiError::not_found("mail.not_found", "There is no such message."))
+}
+
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    IdPath(id): IdPath<String>,
+) -> Result<Response, ApiError> {
+    let message = message(&state, &id).await?;
+    let attachments = message
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(n, a)| AttachmentRow {
+            href: format!("/dev/mailbox/{id}/attachments/{n}"),
+            filename: a.filename.clone(),
+            size: super::tasks::human_bytes(a.content.len() as u64),
+        })
+        .collect();
     render(
         StatusCode::OK,
         &MessagePage {
@@ -92,8 +114,48 @@ pub(crate) async fn show(
             to: message.to,
             sent: format_time(message.sent_at),
             body: linkify(&message.text),
+            attachments,
         },
     )
+}
+
+/// One attached file, as a download.
+pub(crate) async fn attachment(
+    State(state): State<AppState>,
+    Path((id, n)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let message = message(&state, &id).await?;
+    let file = n
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| message.attachments.into_iter().nth(n))
+        .ok_or_else(|| {
+            ApiError::not_found("mail.no_attachment", "The message has no such attachment.")
+        })?;
+    // The name came from Cairn itself, but keep the header well-formed whatever it is.
+    let safe_name: String = file
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{safe_name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    let content_type = HeaderValue::from_str(&file.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        file.content,
+    )
+        .into_response())
 }
 
 /// Splits text into plain runs and `http(s)://` links (a link ends at whitespace).

@@ -78,6 +78,7 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
         .route("/activity", get(activity::page))
         .route("/tasks", post(tasks::create))
         .route("/tasks/new", get(tasks::new_page))
+        .route("/tasks/usage-report", post(tasks::usage_report))
         .route("/tasks/{id}", get(tasks::page))
         .route("/tasks/{id}/connect", post(tasks::connect))
         .route("/tasks/{id}/settings", post(tasks::save_settings))
@@ -96,6 +97,10 @@ pub(crate) fn routes(demo: bool) -> Router<AppState> {
         router
             .route("/dev/mailbox", get(mailbox::list))
             .route("/dev/mailbox/{id}", get(mailbox::show))
+            .route(
+                "/dev/mailbox/{id}/attachments/{n}",
+                get(mailbox::attachment),
+            )
     } else {
         router
     }

@@ -43,7 +43,7 @@ pub(crate) fn tasks_of<'a>(state: &'a AppState, portal: &PortalSession) -> Tasks
 }
 
 /// Messages shown after a redirect, by code (never text from the address).
-fn notice_text(code: &str) -> Option<&'static str> {
+pub(crate) fn notice_text(code: &str) -> Option<&'static str> {
     Some(match code {
         "connected" => "The task is connected. Activate the entities you want backed up.",
         "saved" => "Settings saved.",
@@ -52,6 +52,7 @@ fn notice_text(code: &str) -> Option<&'static str> {
         "deleted" => "The task will be deleted at the end of its grace period.",
         "tag_created" => "Tag created.",
         "entities_updated" => "The selected entities were updated.",
+        "usage_report_sent" => "The usage report is on its way to your email address.",
         _ => return None,
     })
 }
@@ -398,6 +399,16 @@ pub(crate) async fn backup_now(
 ) -> Result<Response, ApiError> {
     tasks_of(&state, &portal).backup_now(id, None).await?;
     Ok(Redirect::to(&format!("/tasks/{id}?notice=backup_queued")).into_response())
+}
+
+/// "Export" on the Homepage: the usage report, e-mailed (F-TASK-8).
+pub(crate) async fn usage_report(
+    State(state): State<AppState>,
+    portal: PortalSession,
+    CsrfForm(_): CsrfForm<Vec<(String, String)>>,
+) -> Result<Response, ApiError> {
+    tasks_of(&state, &portal).email_usage_report().await?;
+    Ok(Redirect::to("/?notice=usage_report_sent").into_response())
 }
 
 // ---------- Delete and restore ----------

@@ -11,6 +11,7 @@
 mod connect;
 mod entities;
 mod settings;
+mod usage_report;
 
 use chrono::{DateTime, Utc};
 
@@ -29,6 +30,7 @@ use crate::state::AppState;
 pub use connect::{Connectors, OAuthPending, PENDING_LIFETIME, open_token, seal_token};
 pub use entities::{EntityFilter, EntityPage, MAX_HISTORY_DAYS, PAGE_SIZE, SelectionAction};
 pub use settings::SettingsInput;
+pub use usage_report::{UsageReport, usage_of};
 
 /// Who is asking: the signed-in user and their session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +100,14 @@ pub enum TaskFailure {
         /// For people.
         message: String,
     },
+    /// Asked too often; try again later.
+    #[error("{message}")]
+    Throttled {
+        /// Stable code, e.g. `report.too_many`.
+        code: &'static str,
+        /// For people.
+        message: &'static str,
+    },
     /// Something broke.
     #[error(transparent)]
     Failed(#[from] WebError),
@@ -153,6 +163,9 @@ impl From<TaskFailure> for ApiError {
             }
             TaskFailure::Refused { code, message } => {
                 ApiError::new(StatusCode::CONFLICT, code, message)
+            }
+            TaskFailure::Throttled { code, message } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message)
             }
             TaskFailure::Failed(error) => error.into(),
         }
@@ -233,17 +246,28 @@ impl<'a> Tasks<'a> {
     /// Records an activity entry (`task.created`, `task.deleted`…) for `task`. A failure
     /// to record is logged, not returned: the change itself already happened.
     pub(crate) async fn audit(&self, code: &str, outcome: EventOutcome, task: &BackupTask) {
-        let event = Event::new(
+        let event = self
+            .account_event(code, outcome)
+            .with("task", task.name.clone())
+            .with("service", task.service.label());
+        self.record(event).await;
+    }
+
+    /// An activity entry `code` in this account, by the viewer, now.
+    fn account_event(&self, code: &str, outcome: EventOutcome) -> Event {
+        Event::new(
             EventKind::Other(code.to_owned()),
             outcome,
             self.state.clock().now(),
         )
         .in_account(self.viewer.account)
         .by(Some(self.viewer.user), self.viewer.email.clone())
-        .with("task", task.name.clone())
-        .with("service", task.service.label());
+    }
+
+    /// Records `event`; a failure is logged, not returned (the change already happened).
+    async fn record(&self, event: Event) {
         if let Err(error) = self.state.store().events().record(&event).await {
-            tracing::error!(code, error = %error, "could not record a task activity entry");
+            tracing::error!(kind = %event.kind, error = %error, "could not record a task activity entry");
         }
     }
 

@@ -4,12 +4,16 @@
 //!
 //! Figures: `full_records_per_s` (records fetched and stored per second of the full
 //! run), `peak_rss_mib` (this process, emulator included, measured right after the
-//! runs and before the checks), `api_calls_per_million` (API calls of the full run per
-//! million records), `incremental_time_ratio` (incremental run time / full run time),
+//! runs and before the checks), `api_calls_per_million` (the full run's record-reading
+//! API calls — describe, query pages, Bulk jobs and results, getDeleted, limits — per
+//! million records; blob bodies cost one call each whatever the reader does, so they
+//! are reported beside it as `blob_downloads` and in `api_calls_full`),
+//! `incremental_time_ratio` (incremental run time / full run time),
 //! `incremental_records_fetched` next to `changed_records` (rows whose SystemModstamp
 //! differs between the two dumps, or new), `snapshot_matches_source` (both snapshots
 //! equal the emulator's dumps taken right after each run). `ok` requires the last two
-//! checks and a complete status for both runs.
+//! checks and a complete status for both runs; `targets_missed` names the issue's
+//! thresholds not met (a debug build or a smaller profile is not expected to meet them).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Write};
@@ -385,18 +389,37 @@ pub async fn run(args: SfBackupArgs) -> anyhow::Result<Value> {
     let complete = full.status == RunStatus::Complete && incr.status == RunStatus::Complete;
     let records = full.records_fetched.max(1);
     s.sf.shutdown().await;
+    let records_per_s = (full.records_fetched as f64 / full_s).round();
+    let read_calls = full.api_calls.saturating_sub(full.blob_downloads);
+    let calls_per_million = (read_calls as f64 * 1_000_000.0 / records as f64).round();
+    let time_ratio = ((incr_s / full_s) * 10_000.0).round() / 10_000.0;
+    let mut missed = Vec::new();
+    if records_per_s < 50_000.0 {
+        missed.push("full_records_per_s");
+    }
+    if peak_rss.is_none_or(|r| r > 500.0) {
+        missed.push("peak_rss_mib");
+    }
+    if calls_per_million > 600.0 {
+        missed.push("api_calls_per_million");
+    }
+    if time_ratio > 0.05 {
+        missed.push("incremental_time_ratio");
+    }
     Ok(json!({
         "scenario": "sf-backup",
         "ok": matches && complete && incr.records_fetched == changed,
+        "targets_missed": missed,
         "profile": args.profile,
         "full_records": full.records_fetched,
         "full_s": (full_s * 100.0).round() / 100.0,
-        "full_records_per_s": (full.records_fetched as f64 / full_s).round(),
+        "full_records_per_s": records_per_s,
         "peak_rss_mib": peak_rss.map(f64::round),
         "api_calls_full": full.api_calls,
-        "api_calls_per_million": (full.api_calls as f64 * 1_000_000.0 / records as f64).round(),
+        "blob_downloads": full.blob_downloads,
+        "api_calls_per_million": calls_per_million,
         "incremental_s": (incr_s * 100.0).round() / 100.0,
-        "incremental_time_ratio": ((incr_s / full_s) * 10_000.0).round() / 10_000.0,
+        "incremental_time_ratio": time_ratio,
         "incremental_records_fetched": incr.records_fetched,
         "changed_records": changed,
         "updates_requested": updated,

@@ -224,8 +224,12 @@ pub fn fault_error(kind: FaultKind) -> ApiError {
     }
 }
 
-/// Applies added latency and request-level injected faults for `path`.
+/// Applies holds, added latency and request-level injected faults for `path`.
 pub async fn inject(em: &Emulator, path: &str) -> Result<(), ApiError> {
+    let hold = em.faults.lock().hold_for(path);
+    if let Some(hold) = hold {
+        hold.wait().await;
+    }
     let delay = em.faults.lock().latency_for(path);
     if delay > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(delay)).await;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub use mutate::{Mutation, MutationOp, MutationReport};
 
 use super::faults::{Counters, FaultRule, Latency};
+use super::hold::Hold;
 use super::state::Shared;
 use super::write::delete::RECYCLE_BIN_MS;
 use crate::EmulatorError;
@@ -97,11 +98,23 @@ impl Control {
         self.em.faults.lock().latency = latency;
     }
 
-    /// Removes all faults and latency.
+    /// Removes all faults and latency, and releases every hold.
     pub fn clear_faults(&self) {
         let mut f = self.em.faults.lock();
         f.rules.clear();
         f.latency = Latency::default();
+        for hold in f.holds.drain(..) {
+            hold.release();
+        }
+    }
+
+    /// Holds every API call whose path (after `/services/data/vXX.X`, e.g.
+    /// `/sobjects/Contact/describe`) starts with `path_prefix` until the returned hold is
+    /// released (see [`Hold`]).
+    pub fn hold(&self, path_prefix: &str) -> Hold {
+        let hold = Hold::new(path_prefix);
+        self.em.faults.lock().holds.push(hold.clone());
+        hold
     }
 
     /// The current fault rules and latency.
