@@ -8,6 +8,7 @@
 //! - [`SalesforceBackup`]: a Salesforce backup run (see [`salesforce`] for the steps).
 //! - [`DropboxBackup`]: a Dropbox backup run (see [`dropbox`] for the steps).
 //! - [`pit`]: reading an entity back at a snapshot and comparing it with a source.
+//! - [`VaultDataRemover`]: removes purged tasks' and entities' data from the vault.
 //! - [`Progress`]: how a run reports to its job and learns it should stop;
 //!   [`BackupRunner`] runs backup jobs of the worker pool with it.
 
@@ -19,6 +20,7 @@ pub mod dropbox;
 mod error;
 pub mod pit;
 mod progress;
+mod removal;
 mod runner;
 pub mod salesforce;
 mod tokens;
@@ -28,6 +30,7 @@ pub use context::{BackupContext, BackupOptions};
 pub use dropbox::DropboxBackup;
 pub use error::{BackupError, Result};
 pub use progress::{NoProgress, Progress};
+pub use removal::{VaultDataRemover, entity_manifest_key};
 pub use runner::BackupRunner;
 pub use salesforce::{EntityResult, RunOutcome, RunStatus, SalesforceBackup, manifest_key};
 pub use tokens::{MetaTokenSink, TokenCipher};

@@ -62,6 +62,39 @@ impl AccountVaults {
         }
     }
 
+    /// The account's vault with its catalog reloaded from the store, for a backup run:
+    /// packs another process's prune marked or deleted since this process opened the
+    /// vault are then never deduplicated against (the purge prunes daily).
+    ///
+    /// # Errors
+    /// As [`AccountVaults::vault`].
+    pub async fn fresh(&self, account: AccountId) -> Result<Vault> {
+        let vault = self.vault(account).await?;
+        vault.reload().await?;
+        Ok(vault)
+    }
+
+    /// The account's vault if it has one (cached or opened now); never creates one, so
+    /// purging an account that never backed anything up leaves the store untouched.
+    ///
+    /// # Errors
+    /// Store failures; a vault sealed with another master key.
+    pub async fn existing(&self, account: AccountId) -> Result<Option<Vault>> {
+        let mut open = self.inner.open.lock().await;
+        if let Some(v) = open.get(&account) {
+            return Ok(Some(v.clone()));
+        }
+        let backend = self.inner.root.with_prefix(&account_prefix(account));
+        match Vault::open(backend, &self.inner.master).await {
+            Ok(vault) => {
+                open.insert(account, vault.clone());
+                Ok(Some(vault))
+            }
+            Err(VaultError::NotAVault(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// The account's vault: the cached handle, or opened now, or created when there is
     /// none yet. Concurrent first uses (other processes included) agree on one vault.
     ///

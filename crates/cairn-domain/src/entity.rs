@@ -162,6 +162,9 @@ pub struct Entity {
     pub created_at: DateTime<Utc>,
     /// When a user deleted it; purged with the task's grace rules.
     pub deleted_at: Option<DateTime<Utc>>,
+    /// When discovery archived it (gone from the service); `None` unless it is Archived.
+    /// The task's `retain_auto_archived_days` counts from here.
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 /// An entity as a connector reports it during discovery.
@@ -202,6 +205,7 @@ impl Entity {
             last_backup_at: None,
             created_at: at,
             deleted_at: None,
+            archived_at: None,
         }
     }
 }

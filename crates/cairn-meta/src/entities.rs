@@ -35,7 +35,7 @@ pub(crate) fn bind_params(first: usize, count: usize) -> String {
 
 const ENTITY_COLUMNS: &str = "id, task_id, kind, name, external_id, email, status, items, \
      bytes, added, updated, deleted, cursor, last_snapshot_id, last_backup_at, created_at, \
-     deleted_at";
+     deleted_at, archived_at";
 
 /// The condition "the entity carries no Limited Access tag", for `entities` rows.
 const NOT_LIMITED: &str = "NOT EXISTS (SELECT 1 FROM entity_tags et JOIN tags t \
@@ -57,6 +57,7 @@ struct EntityRow {
     last_backup_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     deleted_at: Option<DateTime<Utc>>,
+    archived_at: Option<DateTime<Utc>>,
 }
 
 impl EntityRow {
@@ -77,6 +78,7 @@ impl EntityRow {
             last_backup_at: self.last_backup_at,
             created_at: self.created_at,
             deleted_at: self.deleted_at,
+            archived_at: self.archived_at,
         })
     }
 }
@@ -235,9 +237,9 @@ impl<'a> AccountEntities<'a> {
     async fn insert_many(&self, entities: &[Entity]) -> Result<()> {
         const SQL: &str = "INSERT INTO entities (id, account_id, task_id, kind, name, \
              external_id, email, status, items, bytes, added, updated, deleted, cursor, \
-             last_snapshot_id, last_backup_at, created_at, deleted_at) \
+             last_snapshot_id, last_backup_at, created_at, deleted_at, archived_at) \
              SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18 WHERE EXISTS (SELECT 1 FROM tasks WHERE id = $3 AND account_id = $2)";
+             $17, $18, $19 WHERE EXISTS (SELECT 1 FROM tasks WHERE id = $3 AND account_id = $2)";
         use crate::rows::count_to_db as n;
         with_pool!(&self.store.db, write, pool => {
             let mut tx = pool.begin().await?;
@@ -261,6 +263,7 @@ impl<'a> AccountEntities<'a> {
                     .bind(e.last_backup_at)
                     .bind(e.created_at)
                     .bind(e.deleted_at)
+                    .bind(e.archived_at)
                     .execute(&mut *tx)
                     .await
                     .map_err(crate::error::conflict_on_unique("entity"))?;
@@ -322,6 +325,31 @@ impl<'a> AccountEntities<'a> {
             .collect()
     }
 
+    /// Every entity of `task`, deleted and Limited Access ones included, by name: what
+    /// a purge must account for (their cursors list segments no snapshot may list yet).
+    ///
+    /// # Errors
+    /// Database errors; unreadable rows.
+    pub async fn all_of_task(&self, task: TaskId) -> Result<Vec<Entity>> {
+        let sql = format!(
+            "SELECT {ENTITY_COLUMNS} FROM entities WHERE account_id = $1 AND task_id = $2 \
+             ORDER BY name, id"
+        );
+        let rows: Vec<EntityRow> = with_pool!(&self.store.db, read, pool =>
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(self.account.as_uuid())
+                .bind(task.as_uuid())
+                .fetch_all(pool)
+                .await)?;
+        let mut tags = self.tags_by_entity(Some(task.as_uuid()), None).await?;
+        rows.into_iter()
+            .map(|row| {
+                let own = tags.remove(&row.id).unwrap_or_default();
+                row.into_entity(own)
+            })
+            .collect()
+    }
+
     /// How many of `task`'s live entities match `query` (ignoring limit and offset).
     ///
     /// # Errors
@@ -362,7 +390,9 @@ impl<'a> AccountEntities<'a> {
     }
 
     /// Sets `status` on every listed live entity of this account. Returns how many
-    /// changed. Used by backup runs (In Process, Success…) and by discovery (Archived).
+    /// changed. Used by backup runs (In Process, Success…) and by discovery (an archived
+    /// entity that came back). Any status but Archived clears `archived_at`; discovery
+    /// archives with [`AccountEntities::archive`], which records when.
     ///
     /// # Errors
     /// Database errors.
@@ -397,10 +427,13 @@ impl<'a> AccountEntities<'a> {
         let mut changed = 0;
         for batch in ids.chunks(ID_BATCH) {
             let sql = format!(
-                "UPDATE entities SET status = $2 WHERE account_id = $1 AND deleted_at IS NULL \
+                "UPDATE entities SET status = $2, \
+                 archived_at = CASE WHEN $2 = '{archived}' THEN archived_at ELSE NULL END \
+                 WHERE account_id = $1 AND deleted_at IS NULL \
                  AND status IN ({}) AND id IN ({})",
                 bind_params(3, from.len()),
-                bind_params(3 + from.len(), batch.len())
+                bind_params(3 + from.len(), batch.len()),
+                archived = EntityStatus::Archived.as_str(),
             );
             changed += with_pool!(&self.store.db, write, pool => {
                 let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -409,6 +442,35 @@ impl<'a> AccountEntities<'a> {
                 for s in from {
                     q = q.bind(s.as_str());
                 }
+                for id in batch {
+                    q = q.bind(id.as_uuid());
+                }
+                q.execute(pool).await.map(|done| done.rows_affected())
+            })?;
+        }
+        Ok(changed)
+    }
+
+    /// Archives entities discovery no longer finds at the service (their backups are
+    /// kept) and records `at` as when, for the task's "retain auto-archived backups"
+    /// setting. Entities already archived keep their first `archived_at`. Returns how
+    /// many changed.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn archive(&self, ids: &[EntityId], at: DateTime<Utc>) -> Result<u64> {
+        let mut changed = 0;
+        for batch in ids.chunks(ID_BATCH) {
+            let sql = format!(
+                "UPDATE entities SET status = $2, archived_at = $3 WHERE account_id = $1 \
+                 AND deleted_at IS NULL AND status <> $2 AND id IN ({})",
+                bind_params(4, batch.len())
+            );
+            changed += with_pool!(&self.store.db, write, pool => {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(self.account.as_uuid())
+                    .bind(EntityStatus::Archived.as_str())
+                    .bind(at);
                 for id in batch {
                     q = q.bind(id.as_uuid());
                 }

@@ -58,5 +58,5 @@ pub use sessions::{NewSession, SessionRecord};
 pub use snapshots::{AccountSnapshots, EntityHistoryPoint, SnapshotSummary};
 pub use store::MetaStore;
 pub use tags::AccountTags;
-pub use tasks::{AccountTasks, DeletedEntity, TaskCatalog};
+pub use tasks::{AccountTasks, ArchivedEntity, DeletedEntity, TaskCatalog};
 pub use tokens::{NewEmailToken, TokenPurpose};

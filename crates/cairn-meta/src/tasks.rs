@@ -390,6 +390,74 @@ impl<'a> TaskCatalog<'a> {
             .collect())
     }
 
+    /// Archived entities whose task keeps auto-archived backups for a number of days
+    /// (`retain_auto_archived_days`) and that have been archived at least that long at
+    /// `now`, of tasks that are not deleted. Deleted ones are included (the expiry marks
+    /// an entity deleted before removing its data, and a retry must find it again).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn expired_archived_entities(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ArchivedEntity>> {
+        const SQL: &str = "SELECT e.account_id, e.task_id, e.id, e.name, e.archived_at, \
+             t.retain_auto_archived_days FROM entities e JOIN tasks t ON t.id = e.task_id \
+             WHERE e.status = $1 AND e.archived_at IS NOT NULL AND t.deleted_at IS NULL \
+             AND t.retain_auto_archived_days IS NOT NULL ORDER BY e.archived_at, e.id";
+        type Row = (Uuid, Uuid, Uuid, String, DateTime<Utc>, i32);
+        let rows: Vec<Row> = with_pool!(&self.store.db, read, pool =>
+            sqlx::query_as(SQL)
+                .bind(cairn_domain::EntityStatus::Archived.as_str())
+                .fetch_all(pool)
+                .await)?;
+        Ok(rows
+            .into_iter()
+            .filter(|(.., archived_at, days)| {
+                *archived_at + chrono::Duration::days(i64::from(*days)) <= now
+            })
+            .map(
+                |(account, task, entity, name, archived_at, days)| ArchivedEntity {
+                    entity: DeletedEntity {
+                        account: AccountId::from_uuid(account),
+                        task: TaskId::from_uuid(task),
+                        entity: EntityId::from_uuid(entity),
+                        name,
+                    },
+                    archived_at,
+                    retain_days: u32::try_from(days).unwrap_or_default(),
+                },
+            )
+            .collect())
+    }
+
+    /// Marks an expired archived entity deleted (keeping an earlier deletion time), so
+    /// backups leave it out from now on and [`TaskCatalog::purge_entity`] can remove it
+    /// once its data is gone. Returns false, changing nothing, when it is no longer
+    /// archived (it came back) or no longer exists.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn expire_archived(
+        &self,
+        account: AccountId,
+        id: EntityId,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        const SQL: &str = "UPDATE entities SET deleted_at = COALESCE(deleted_at, $3) \
+             WHERE id = $1 AND account_id = $2 AND status = $4 AND archived_at IS NOT NULL";
+        let done = with_pool!(&self.store.db, write, pool =>
+            sqlx::query(SQL)
+                .bind(id.as_uuid())
+                .bind(account.as_uuid())
+                .bind(at)
+                .bind(cairn_domain::EntityStatus::Archived.as_str())
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()))?;
+        Ok(done > 0)
+    }
+
     /// Removes a deleted entity with its snapshot counters and tags. Returns whether a
     /// row was removed (not when it is no longer marked deleted).
     ///
@@ -420,4 +488,15 @@ pub struct DeletedEntity {
     pub entity: EntityId,
     /// Its name, for the job log.
     pub name: String,
+}
+
+/// An archived entity whose retention has run out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedEntity {
+    /// Which entity.
+    pub entity: DeletedEntity,
+    /// When discovery archived it.
+    pub archived_at: DateTime<Utc>,
+    /// Its task's `retain_auto_archived_days`.
+    pub retain_days: u32,
 }

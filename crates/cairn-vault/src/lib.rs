@@ -3,7 +3,8 @@
 //! One vault per account, under its own prefix of an object store. It is
 //! self-describing: with the vault and the operator's master key alone, a fresh
 //! installation can list every snapshot and read every item. Everything written is
-//! encrypted and authenticated; nothing is ever overwritten.
+//! encrypted and authenticated; nothing is overwritten, except a snapshot manifest
+//! redacted when some of its data must go for good ([`snapshot`]).
 //!
 //! On-vault layout (names relative to the vault root):
 //! - `config`: sealed format version, vault id, chunker parameters ([`keys`]);
@@ -13,7 +14,8 @@
 //! - `snapshots/<32 hex>`: sealed snapshot manifests, written last ([`snapshot`]);
 //! - `content-keys/<32 hex>`: external content key → chunk list ([`marks`]);
 //! - `marks/<32 hex>`: packs marked for deletion by prune ([`maintenance`]);
-//! - `segments/…`: record segments ([`segments`]).
+//! - `segments/…`: record segments ([`segments`]);
+//! - `removals/<32 hex>`: journals of interrupted data removals ([`maintenance`]).
 //!
 //! The layout and format decisions are in `ARCHITECTURE.md` §4.
 

@@ -1,10 +1,16 @@
-//! Snapshot manifests: `snapshots/<32 hex>`, sealed JSON, written last, never overwritten.
+//! Snapshot manifests: `snapshots/<32 hex>`, sealed JSON, written last.
 //!
 //! A snapshot exists exactly when its manifest object does: everything it refers to
 //! (packs, index, segments, trees) is written before it. Listing snapshots is listing
 //! that prefix, so a fresh process with the vault and the master key sees them all.
+//!
+//! A manifest is never overwritten, with one documented exception: redaction
+//! ([`Vault::redact_snapshot`]) removes some entities of a snapshot when their data must
+//! go for good (a deleted entity). It replaces the manifest object in one atomic put under
+//! the same id, so catalogs naming the snapshot stay valid and readers see either the old
+//! or the new manifest, both complete for what they list.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -220,6 +226,33 @@ impl Vault {
                 format!("{} snapshots match; give more digits", matches.len()),
             )),
         }
+    }
+
+    /// Rewrites snapshot `id` without the entities named in `entities` (atomic overwrite
+    /// under the same id, see the module documentation). Returns the removed entities'
+    /// parts (empty, and nothing written, when the snapshot has none of them). The
+    /// data they refer to is not touched: segments go with
+    /// [`crate::maintenance::remove`], chunks at the next prune.
+    ///
+    /// # Errors
+    /// [`VaultError::NotFound`], integrity errors naming the object, store failures.
+    pub async fn redact_snapshot(
+        &self,
+        id: &str,
+        entities: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, EntityManifest>> {
+        let mut manifest = self.snapshot(id).await?;
+        let removed: BTreeMap<String, EntityManifest> = entities
+            .iter()
+            .filter_map(|k| manifest.entities.remove(k).map(|e| (k.clone(), e)))
+            .collect();
+        if removed.is_empty() {
+            return Ok(removed);
+        }
+        let object = snapshot_object(id);
+        let sealed = seal_json_compressed(&self.keys().meta, &aad(id), &manifest, &object)?;
+        self.backend().replace(&object, Bytes::from(sealed)).await?;
+        Ok(removed)
     }
 
     /// Deletes a snapshot's manifest (its data goes at the next prune).

@@ -192,8 +192,8 @@ pub async fn start(
             return Err(error.into());
         }
     };
-    let backup = if matches!(options.role, Role::All | Role::Worker) {
-        match crate::background::backup_runner(&config, &store, &options.clock) {
+    let vault_work = if matches!(options.role, Role::All | Role::Worker) {
+        match crate::background::vault_work(&config, &store, &options.clock) {
             Ok(b) => b,
             Err(error) => {
                 store.close().await;
@@ -218,7 +218,7 @@ pub async fn start(
             &config.jobs,
             &store,
             &options.clock,
-            backup,
+            vault_work,
             &stop_jobs,
         ));
     }

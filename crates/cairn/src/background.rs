@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 
 use cairn_backup::{
     AccountVaults, BackupContext, BackupOptions, BackupRunner, DropboxBackup, SalesforceBackup,
-    TokenCipher,
+    TokenCipher, VaultDataRemover,
 };
 use cairn_domain::{JobKind, SharedClock};
 use cairn_jobs::maintenance::PurgeDeleted;
@@ -26,34 +26,49 @@ use cairn_vault::backend::Location;
 use crate::config::{Config, JobsConfig};
 use crate::error::Error;
 
-/// The runners this build has, by job kind. Backup jobs run only where the process
-/// can open vaults (a master key is configured): elsewhere they stay queued for a
-/// worker that can.
+/// What a process that can open account vaults (a master key is configured) runs:
+/// backups, and the daily purge with the vault part of it.
+#[derive(Clone)]
+pub struct VaultWork {
+    /// Runs backup jobs.
+    pub backup: Arc<BackupRunner>,
+    /// Removes purged tasks' and entities' data from the vaults.
+    pub remover: Arc<VaultDataRemover>,
+}
+
+/// The runners this build has, by job kind. Backup and maintenance jobs run only where
+/// the process can open vaults (a master key is configured): elsewhere they stay queued
+/// for a worker that can, so a purge never drops a task's rows while leaving its data in
+/// the vault.
 #[must_use]
-pub fn runners(backup: Option<Arc<BackupRunner>>) -> Runners {
-    let runners = Runners::new().with(JobKind::Maintenance, Arc::new(PurgeDeleted::new()));
-    match backup {
-        Some(b) => runners.with(JobKind::Backup, b),
-        None => runners,
+pub fn runners(vault: Option<VaultWork>) -> Runners {
+    match vault {
+        Some(work) => Runners::new()
+            .with(
+                JobKind::Maintenance,
+                Arc::new(PurgeDeleted::new().with_vault(work.remover)),
+            )
+            .with(JobKind::Backup, work.backup),
+        None => Runners::new(),
     }
 }
 
-/// The backup runner of this process: account vaults under the configured vault
-/// location, tokens opened with the master key, Salesforce through `[salesforce]` and
-/// Dropbox through `[dropbox]`.
+/// The vault work of this process: account vaults under the configured vault location,
+/// tokens opened with the master key, Salesforce through `[salesforce]` and Dropbox
+/// through `[dropbox]`, and the purge's vault remover over the same vaults.
 /// `None` (with a warning) when there is no usable master key.
 ///
 /// # Errors
 /// [`Error::Config`] for an unusable vault location or connector settings.
-pub fn backup_runner(
+pub fn vault_work(
     config: &Config,
     store: &MetaStore,
     clock: &SharedClock,
-) -> Result<Option<Arc<BackupRunner>>, Error> {
+) -> Result<Option<VaultWork>, Error> {
     let master = match config.load_master_key() {
         Ok(key) => key,
         Err(e) => {
-            tracing::warn!("backups cannot run in this process: {e}");
+            tracing::warn!("backups and purges cannot run in this process: {e}");
             return Ok(None);
         }
     };
@@ -86,11 +101,15 @@ pub fn backup_runner(
         .transpose()
         .map_err(|e| Error::Config(format!("dropbox: {e}")))?
         .map(|app| Arc::new(DropboxBackup::new(app)));
+    let remover = Arc::new(VaultDataRemover::new(&ctx));
     let mut runner = BackupRunner::new(ctx, salesforce);
     if let Some(dropbox) = dropbox {
         runner = runner.with_dropbox(dropbox);
     }
-    Ok(Some(Arc::new(runner)))
+    Ok(Some(VaultWork {
+        backup: Arc::new(runner),
+        remover,
+    }))
 }
 
 /// The name this process's workers put on their leases: host and process id.
@@ -116,7 +135,7 @@ pub fn start(
     config: &JobsConfig,
     store: &MetaStore,
     clock: &SharedClock,
-    backup: Option<Arc<BackupRunner>>,
+    vault: Option<VaultWork>,
     shutdown: &CancellationToken,
 ) -> Vec<JoinHandle<()>> {
     let workers = WorkerConfig::new(
@@ -124,7 +143,7 @@ pub fn start(
         config.workers,
         Duration::from_secs(config.lease_seconds),
     );
-    let pool = WorkerPool::new(store.clone(), clock.clone(), runners(backup), workers);
+    let pool = WorkerPool::new(store.clone(), clock.clone(), runners(vault), workers);
     let scheduler = Scheduler::new(store.clone(), clock.clone());
     let interval = Duration::from_secs(config.scheduler_interval_seconds);
     vec![

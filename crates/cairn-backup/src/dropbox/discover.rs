@@ -1,7 +1,8 @@
 //! Turning what Dropbox discovery found into the task's entities: new members and team
 //! folders are recorded (activated, with an auto-discovery event, when the task says
-//! so); members and folders gone from the team become Archived, their backups kept;
-//! archived ones that come back are scheduled again.
+//! so); members and folders gone from the team become Archived (with when, for the task's
+//! "retain auto-archived backups N days"), their backups kept; archived ones that come
+//! back are scheduled again.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -96,10 +97,7 @@ pub(crate) async fn sync_entities(
         .map(|e| e.id)
         .collect();
     if !gone.is_empty() {
-        scope
-            .entities()
-            .set_status(&gone, EntityStatus::Archived)
-            .await?;
+        scope.entities().archive(&gone, now).await?;
     }
     let back: Vec<_> = entities
         .iter()
@@ -115,8 +113,10 @@ pub(crate) async fn sync_entities(
     for e in &mut entities {
         if gone.contains(&e.id) {
             e.status = EntityStatus::Archived;
+            e.archived_at = Some(now);
         } else if back.contains(&e.id) {
             e.status = EntityStatus::Scheduled;
+            e.archived_at = None;
         }
     }
     Ok((entities, present))

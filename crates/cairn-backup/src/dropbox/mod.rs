@@ -183,7 +183,7 @@ impl DropboxBackup {
             )
             .await;
 
-        let vault = ctx.vaults.vault(task.account_id).await?;
+        let vault = ctx.vaults.fresh(task.account_id).await?;
         let segs = vault.segments(ctx.options.segments.clone())?;
         let fetched = parking_lot::Mutex::new(HashMap::new());
         let stats = RunStats::default();

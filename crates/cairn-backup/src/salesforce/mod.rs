@@ -134,7 +134,7 @@ impl SalesforceBackup {
         let session = self.sessions.session(&self.app, tokens, sink);
         let budget = Arc::new(ApiBudget::new(task.settings.api_limit_percent));
         let client = OrgClient::new(session, budget.clone());
-        let vault = ctx.vaults.vault(task.account_id).await?;
+        let vault = ctx.vaults.fresh(task.account_id).await?;
 
         let types = match discover(ctx, task, &client).await {
             Ok(t) => t,

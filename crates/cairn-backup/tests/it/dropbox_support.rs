@@ -125,6 +125,8 @@ pub struct DbxWorld {
     pub ctx: BackupContext,
     pub task: BackupTask,
     pub engine: DropboxBackup,
+    /// The master key the account vaults are sealed with.
+    pub master: MasterKey,
     _dir: tempfile::TempDir,
 }
 
@@ -166,7 +168,7 @@ pub async fn dbx_world(opts: DropboxOptions) -> DbxWorld {
         )
         .await
         .unwrap();
-    let vaults = AccountVaults::new(Backend::open("memory://").unwrap(), master);
+    let vaults = AccountVaults::new(Backend::open("memory://").unwrap(), master.clone());
     let ctx = BackupContext {
         store: store.clone(),
         vaults,
@@ -188,6 +190,7 @@ pub async fn dbx_world(opts: DropboxOptions) -> DbxWorld {
         ctx,
         task,
         engine,
+        master,
         _dir: dir,
     }
 }

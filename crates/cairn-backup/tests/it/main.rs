@@ -10,5 +10,6 @@ mod dropbox_support;
 
 mod failures;
 mod full;
+mod purge;
 mod resume;
 mod selected;

@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use cairn_domain::entity::DiscoveredEntity;
 use cairn_domain::ids::{AccountId, EntityId, TaskId};
 use cairn_domain::schedule::BackupFrequency;
-use cairn_domain::{EntityKind, EntityStatus, JobKind, JobStatus, NewJob, SharedClock};
+use cairn_domain::{Clock, EntityKind, EntityStatus, JobKind, JobStatus, NewJob, SharedClock};
 use cairn_jobs::maintenance::{PURGE_DELETED, PurgeDeleted, TaskDataRemover};
 use cairn_jobs::{CancellationToken, Runners, WorkerConfig, WorkerEvent, WorkerPool};
 use cairn_meta::MetaStore;
@@ -183,4 +183,141 @@ async fn deleted_tasks_are_purged_after_the_grace_period(store: MetaStore) {
     );
 }
 
-crate::backend_tests!(deleted_tasks_are_purged_after_the_grace_period);
+/// Entities discovery archived expire after their task's "retain auto-archived backups N
+/// days"; tasks without the setting keep them; a running backup of the task postpones it.
+async fn archived_entities_expire_after_the_task_retention(store: MetaStore) {
+    let a = account(&store, "ada@example.com").await;
+    let tasks = store.account(a).tasks();
+    let keeps = connected_task(&store, a, BackupFrequency::Daily, 1, t0()).await;
+    let forever = connected_task(&store, a, BackupFrequency::Daily, 1, t0()).await;
+    tasks
+        .update(
+            keeps.id,
+            &keeps.name,
+            &cairn_domain::TaskSettings {
+                retain_auto_archived_days: Some(10),
+                ..keeps.settings.clone()
+            },
+        )
+        .await
+        .unwrap();
+    let entities = store.account(a).entities();
+    let mut ids = Vec::new();
+    for (task, name) in [(keeps.id, "ann"), (keeps.id, "bob"), (forever.id, "cat")] {
+        let found = DiscoveredEntity {
+            kind: EntityKind::DropboxMember,
+            name: name.to_owned(),
+            external_id: format!("dbmid:{name}"),
+            email: None,
+        };
+        ids.extend(
+            entities
+                .upsert_discovered(task, &[found], EntityStatus::Scheduled, t0())
+                .await
+                .unwrap(),
+        );
+    }
+    let (ann, bob, cat) = (ids[0], ids[1], ids[2]);
+    entities.archive(&[ann, cat], t0()).await.unwrap();
+    entities
+        .archive(&[bob], t0() + Duration::days(5))
+        .await
+        .unwrap();
+
+    let clock = clock();
+    let vault = Arc::new(FakeVault::default());
+    clock.advance(Duration::days(9));
+    assert_eq!(
+        run_purge(&store, clock.clone(), vault.clone()).await,
+        JobStatus::Succeeded
+    );
+    assert!(vault.removed_entities.lock().is_empty());
+
+    clock.advance(Duration::days(1));
+    assert_eq!(
+        run_purge(&store, clock.clone(), vault.clone()).await,
+        JobStatus::Succeeded
+    );
+    assert_eq!(*vault.removed_entities.lock(), vec![ann]);
+    assert!(entities.get(ann).await.unwrap_err().is_not_found());
+    let expired = |store: MetaStore| async move {
+        store
+            .account(a)
+            .events()
+            .list(&cairn_meta::EventQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .events
+            .into_iter()
+            .filter(|e| e.kind.code() == cairn_jobs::maintenance::ENTITY_ARCHIVE_EXPIRED)
+            .map(|e| e.details["entity"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(expired(store.clone()).await, vec![ann.to_string()]);
+    for kept in [bob, cat] {
+        let e = entities.get(kept).await.unwrap();
+        assert_eq!((e.status, e.deleted_at), (EntityStatus::Archived, None));
+    }
+
+    // Bob's time is up while a backup of his task runs: he is hidden (deleted) at once,
+    // his data goes at the next run after that backup.
+    store
+        .account(a)
+        .jobs()
+        .enqueue(&NewJob::new(JobKind::Backup, clock.now()).for_task(keeps.id))
+        .await
+        .unwrap();
+    let claimed = store
+        .jobs()
+        .claim(
+            "backup-worker",
+            &[JobKind::Backup],
+            clock.now(),
+            Duration::hours(1),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    clock.advance(Duration::days(5));
+    assert_eq!(
+        run_purge(&store, clock.clone(), vault.clone()).await,
+        JobStatus::Succeeded
+    );
+    assert_eq!(*vault.removed_entities.lock(), vec![ann]);
+    assert!(entities.get(bob).await.unwrap().deleted_at.is_some());
+    store
+        .jobs()
+        .finish(
+            claimed.job.id,
+            claimed.token,
+            &cairn_domain::JobOutcome::Succeeded,
+            None,
+            clock.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        run_purge(&store, clock.clone(), vault.clone()).await,
+        JobStatus::Succeeded
+    );
+    assert_eq!(*vault.removed_entities.lock(), vec![ann, bob]);
+    assert!(entities.get(bob).await.unwrap_err().is_not_found());
+    assert_eq!(
+        expired(store.clone()).await.len(),
+        2,
+        "one event per expired entity"
+    );
+    // The task without the setting keeps its archived entity.
+    assert_eq!(
+        entities.get(cat).await.unwrap().status,
+        EntityStatus::Archived
+    );
+}
+
+crate::backend_tests!(
+    deleted_tasks_are_purged_after_the_grace_period,
+    archived_entities_expire_after_the_task_retention,
+);

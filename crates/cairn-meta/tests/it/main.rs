@@ -10,6 +10,7 @@
 mod harness;
 
 mod accounts;
+mod archived;
 mod copy;
 mod entities;
 mod events;

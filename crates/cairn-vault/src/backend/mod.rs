@@ -228,6 +228,23 @@ impl Backend {
         .await
     }
 
+    /// Replaces an existing object (or creates it) in one atomic put: readers see the old
+    /// or the new bytes, never a mix. The one exception to "nothing is overwritten" is
+    /// the redaction of a snapshot manifest ([`crate::Vault::redact_snapshot`]), which
+    /// keeps the manifest's id; everything else uses [`Backend::put_new`].
+    ///
+    /// # Errors
+    /// Store failures after retries.
+    pub async fn replace(&self, name: &str, data: Bytes) -> Result<()> {
+        let path = Path::from(name);
+        let store = Arc::clone(&self.store);
+        self.retrying("put", name, |_| {
+            let (store, path, data) = (Arc::clone(&store), path.clone(), data.clone());
+            async move { store.put(&path, PutPayload::from(data)).await.map(|_| ()) }
+        })
+        .await
+    }
+
     /// Writes an object with a fresh random name (packs): overwriting is impossible by
     /// construction, so large objects go up in parts.
     ///

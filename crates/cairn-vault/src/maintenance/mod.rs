@@ -1,4 +1,4 @@
-//! Maintenance: `check`, `forget`, `prune`, `stats`, `rebuild-catalog`.
+//! Maintenance: `check`, `forget`, `prune`, `remove`, `stats`, `rebuild-catalog`.
 //!
 //! Prune needs to know which chunks record segments use; the vault core does not read
 //! segments itself, so callers pass a [`SegmentChunkRefs`]: the vault's
@@ -8,6 +8,7 @@
 mod check;
 mod live;
 mod prune;
+mod remove;
 mod stats;
 
 use futures::future::BoxFuture;
@@ -17,6 +18,7 @@ pub use live::referenced_chunks;
 pub use prune::{
     ForgetReport, PruneOptions, PruneReport, RebuildReport, forget, prune, rebuild_catalog,
 };
+pub use remove::{REMOVALS_PREFIX, RemovalReport, RemovalRequest, RemovalScope, remove};
 pub use stats::{VaultStats, stats};
 
 use crate::chunk_id::ChunkId;

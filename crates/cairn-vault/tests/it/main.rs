@@ -8,6 +8,7 @@ mod contract;
 mod corruption;
 mod faults;
 mod maintenance;
+mod removal;
 mod roundtrip;
 mod segments_common;
 mod segments_corruption;
