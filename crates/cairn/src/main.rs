@@ -14,12 +14,6 @@ mod worker;
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc instead of glibc's malloc: backups allocate from many runtime threads at
-/// once, and glibc's per-thread arenas kept hundreds of MiB of freed memory resident
-/// (a large Salesforce backup peaked near 1 GiB with glibc, about half with two arenas).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Cairn: self-hostable backup and recovery for Salesforce and Dropbox Business.
 #[derive(Debug, Parser)]
 #[command(name = "cairn", version, about, propagate_version = true)]
