@@ -183,13 +183,15 @@ impl Limits {
             bucket.tokens -= 1.0;
             return Ok(());
         }
+        // Rejected calls count too, but the debt is bounded.
+        bucket.tokens = (bucket.tokens - 1.0).max(-burst);
+        // Retry-After is when a call would pass again, debt included: a client that
+        // retries exactly then must succeed, or it would be refused forever.
         let wait = if limit.requests_per_second > 0.0 {
             ((1.0 - bucket.tokens) / limit.requests_per_second).ceil() as u64
         } else {
             3600
         };
-        // Rejected calls count too, but the debt is bounded.
-        bucket.tokens = (bucket.tokens - 1.0).max(-burst);
         Err(ApiError::RateLimited {
             reason: "too_many_requests",
             retry_after: wait.max(1),
@@ -349,6 +351,25 @@ mod tests {
             other => panic!("expected a rate limit, got {other:?}"),
         }
         assert!(limits.check_rate("another member").is_ok());
+    }
+
+    #[test]
+    fn retry_after_covers_the_debt_of_the_refused_call() {
+        let limits = Limits::new(
+            1,
+            Some(RateLimit {
+                requests_per_second: 1.0,
+                burst: 1,
+            }),
+            None,
+        );
+        assert!(limits.check_rate("m").is_ok());
+        // The refused call itself costs a token: one second would find the bucket empty
+        // again, so the client is told two.
+        match limits.check_rate("m") {
+            Err(ApiError::RateLimited { retry_after, .. }) => assert_eq!(retry_after, 2),
+            other => panic!("expected a rate limit, got {other:?}"),
+        }
     }
 
     #[test]
