@@ -45,8 +45,7 @@ impl TokenCipher {
     /// # Errors
     /// [`BackupError::Token`] when the tokens cannot be encoded.
     pub fn seal(&self, task: TaskId, tokens: &TokenSet) -> Result<Vec<u8>> {
-        let json = serde_json::to_vec(tokens).map_err(|e| BackupError::Token(e.to_string()))?;
-        Ok(self.key.seal(&task_token_aad(task), &json))
+        self.seal_json(task, tokens)
     }
 
     /// Opens what [`TokenCipher::seal`] (or the portal) sealed for `task`.

@@ -13,23 +13,16 @@
 //! byte).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, ensure};
 use cairn_backup::dropbox::{DropboxBackup, FetchStats, manifest_key};
 use cairn_backup::pit::entity_items;
-use cairn_backup::{
-    AccountVaults, BackupContext, BackupOptions, NoProgress, RunOutcome, RunStatus, TokenCipher,
-};
-use cairn_domain::ids::{AccountId, UserId};
-use cairn_domain::{
-    Account, BackupTask, EmailAddress, Environment, RegionCode, Role, Service, SystemClock,
-    TaskSettings, TypedId, User, UserStatus,
-};
+use cairn_backup::{BackupContext, BackupOptions, NoProgress, RunOutcome, RunStatus};
+use cairn_domain::{BackupTask, Service, TaskSettings, TypedId};
 use cairn_dropbox::{DropboxApp, DropboxConfig, Secret, TokenSet};
 use cairn_emulator::dropbox::{DropboxOptions, MutateRequest, RunningDropbox, start};
-use cairn_meta::{ConnectOptions, MetaStore};
+use cairn_meta::MetaStore;
 use cairn_vault::crypto::MasterKey;
 use cairn_vault::segments::SegmentOptions;
 use cairn_vault::{Backend, SnapshotManifest, Vault};
@@ -192,64 +185,21 @@ pub async fn run(args: DropboxBackupArgs) -> anyhow::Result<Value> {
         scopes: vec![],
     };
 
-    let url = format!("sqlite://{}", dir.path().join("cairn.db").display());
-    let store = MetaStore::connect(&url, &ConnectOptions::default()).await?;
-    let now = chrono::Utc::now();
-    let account = Account {
-        id: AccountId::new(),
-        name: "Bench".into(),
-        region: RegionCode::parse("local")?,
-        created_at: now,
-    };
-    let user = User {
-        id: UserId::new(),
-        account_id: account.id,
-        email: EmailAddress::parse("bench@example.com")?,
-        name: "Bench".into(),
-        role: Role::Primary,
-        status: UserStatus::Active,
-        created_at: now,
-        activated_at: Some(now),
-    };
-    store
-        .directory()
-        .create_account(&account, &user, None)
-        .await?;
-    let task = BackupTask::new(
-        account.id,
+    let super::backup_world::BackupWorld { store, task, ctx } = super::backup_world::backup_world(
+        dir.path(),
         Service::Dropbox,
         "Bench team",
-        Environment::Production,
         TaskSettings {
             auto_activate: true,
             ..TaskSettings::default()
         },
-        RegionCode::parse("local")?,
-        now,
-    )?;
-    let master = MasterKey::generate();
-    let cipher = TokenCipher::new(&master);
-    let tasks = store.account(account.id).tasks();
-    tasks.create(&task).await?;
-    tasks
-        .store_token(task.id, &cipher.seal_json(task.id, &tokens)?, now)
-        .await?;
-    let vault_dir = dir.path().join("vault");
-    std::fs::create_dir_all(&vault_dir)?;
-    let ctx = BackupContext {
-        store: store.clone(),
-        vaults: AccountVaults::new(Backend::open(&vault_dir.display().to_string())?, master),
-        tokens: cipher,
-        clock: Arc::new(SystemClock),
-        options: BackupOptions {
-            segments: SegmentOptions {
-                spill_dir: Some(dir.path().to_owned()),
-                ..SegmentOptions::default()
-            },
+        &tokens,
+        BackupOptions {
             blob_concurrency: 8,
             ..BackupOptions::default()
         },
-    };
+    )
+    .await?;
     let engine = DropboxBackup::new(app.clone());
 
     let info = d.control().info();

@@ -2,6 +2,7 @@
 //! deterministically, checks its own results, and prints one JSON object with `"ok"` plus
 //! the figures its issue names (or the same as `key: value` lines without `--json`).
 
+mod backup_world;
 mod dropbox_backup;
 mod dropbox_emulator;
 mod sf_backup;

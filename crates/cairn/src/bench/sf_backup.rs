@@ -23,25 +23,19 @@ use std::time::Instant;
 use anyhow::{Context, ensure};
 use cairn_backup::pit::{compare, entity_items};
 use cairn_backup::{
-    AccountVaults, BackupContext, BackupOptions, NoProgress, RunOutcome, RunStatus,
-    SalesforceBackup, TokenCipher,
+    BackupContext, BackupOptions, NoProgress, RunOutcome, RunStatus, SalesforceBackup,
 };
-use cairn_domain::ids::{AccountId, UserId};
-use cairn_domain::{
-    Account, BackupTask, EmailAddress, EntityKind, EntityStatus, Environment, RegionCode, Role,
-    Service, SystemClock, TaskSettings, TypedId, User, UserStatus,
-};
+use cairn_domain::{BackupTask, EntityKind, EntityStatus, Service, TaskSettings, TypedId};
 use cairn_emulator::salesforce::{
     self, Environment as EmuEnv, Mutation, MutationOp, Profile, RunningSalesforce,
     SalesforceOptions,
 };
-use cairn_meta::{ConnectOptions, EntityQuery, MetaStore};
+use cairn_meta::{EntityQuery, MetaStore};
 use cairn_salesforce::{
     ApiBudget, DiscardTokens, OrgClient, SalesforceApp, SalesforceConfig, Secret, Session, TokenSet,
 };
-use cairn_vault::crypto::MasterKey;
 use cairn_vault::segments::SegmentOptions;
-use cairn_vault::{Backend, SnapshotManifest, Vault};
+use cairn_vault::{SnapshotManifest, Vault};
 use clap::Args;
 use serde_json::{Value, json};
 
@@ -108,64 +102,18 @@ async fn setup(profile: Profile) -> anyhow::Result<Setup> {
     let tokens = tokens_of(&sf);
 
     let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}", dir.path().join("cairn.db").display());
-    let store = MetaStore::connect(&url, &ConnectOptions::default()).await?;
-    let now = chrono::Utc::now();
-    let account = Account {
-        id: AccountId::new(),
-        name: "Bench".into(),
-        region: RegionCode::parse("local")?,
-        created_at: now,
-    };
-    let user = User {
-        id: UserId::new(),
-        account_id: account.id,
-        email: EmailAddress::parse("bench@example.com")?,
-        name: "Bench".into(),
-        role: Role::Primary,
-        status: UserStatus::Active,
-        created_at: now,
-        activated_at: Some(now),
-    };
-    store
-        .directory()
-        .create_account(&account, &user, None)
-        .await?;
-    let task = BackupTask::new(
-        account.id,
+    let super::backup_world::BackupWorld { store, task, ctx } = super::backup_world::backup_world(
+        dir.path(),
         Service::Salesforce,
         "Bench org",
-        Environment::Production,
         TaskSettings {
             api_limit_percent: 100,
             ..TaskSettings::default()
         },
-        RegionCode::parse("local")?,
-        now,
-    )?;
-    let master = MasterKey::generate();
-    let cipher = TokenCipher::new(&master);
-    let tasks = store.account(account.id).tasks();
-    tasks.create(&task).await?;
-    tasks
-        .store_token(task.id, &cipher.seal(task.id, &tokens)?, now)
-        .await?;
-    let vault_dir = dir.path().join("vault");
-    std::fs::create_dir_all(&vault_dir)?;
-    let root = Backend::open(&vault_dir.display().to_string())?;
-    let ctx = BackupContext {
-        store: store.clone(),
-        vaults: AccountVaults::new(root, master),
-        tokens: cipher,
-        clock: Arc::new(SystemClock),
-        options: BackupOptions {
-            segments: SegmentOptions {
-                spill_dir: Some(dir.path().to_owned()),
-                ..SegmentOptions::default()
-            },
-            ..BackupOptions::default()
-        },
-    };
+        &tokens,
+        BackupOptions::default(),
+    )
+    .await?;
     Ok(Setup {
         sf,
         app,
