@@ -9,11 +9,7 @@ use std::time::Duration;
 use cairn_backup::dropbox::{DropboxBackup, FetchStats, manifest_key};
 use cairn_backup::pit::entity_items;
 use cairn_backup::{AccountVaults, BackupContext, BackupOptions, RunOutcome, TokenCipher};
-use cairn_domain::ids::{AccountId, UserId};
-use cairn_domain::{
-    Account, BackupTask, EmailAddress, Environment, RegionCode, Role, Service, SystemClock,
-    TaskSettings, User, UserStatus,
-};
+use cairn_domain::{BackupTask, Environment, RegionCode, Service, SystemClock, TaskSettings};
 use cairn_dropbox::{DropboxApp, DropboxConfig, Pkce, RetryPolicy, Secret, TokenSet};
 use cairn_emulator::dropbox::{DropboxOptions, RunningDropbox, start};
 use cairn_meta::testing::TestDatabase;
@@ -142,7 +138,7 @@ pub async fn dbx_world(opts: DropboxOptions) -> DbxWorld {
     let store = MetaStore::connect(db.url(), &ConnectOptions::default())
         .await
         .unwrap();
-    let account = account(&store).await;
+    let account = super::support::account(&store).await;
     let task = BackupTask::new(
         account,
         Service::Dropbox,
@@ -193,32 +189,6 @@ pub async fn dbx_world(opts: DropboxOptions) -> DbxWorld {
         master,
         _dir: dir,
     }
-}
-
-async fn account(store: &MetaStore) -> AccountId {
-    let now = chrono::Utc::now();
-    let account = Account {
-        id: AccountId::new(),
-        name: "Acme".into(),
-        region: RegionCode::parse("local").unwrap(),
-        created_at: now,
-    };
-    let user = User {
-        id: UserId::new(),
-        account_id: account.id,
-        email: EmailAddress::parse("ada@example.com").unwrap(),
-        name: "Ada".into(),
-        role: Role::Primary,
-        status: UserStatus::Active,
-        created_at: now,
-        activated_at: Some(now),
-    };
-    store
-        .directory()
-        .create_account(&account, &user, None)
-        .await
-        .unwrap();
-    account.id
 }
 
 /// `(namespace, path_lower, tag, rev, content_hash)`, as the emulator's dump has them.

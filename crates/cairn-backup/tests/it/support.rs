@@ -225,7 +225,8 @@ pub async fn world(
     }
 }
 
-async fn account(store: &MetaStore) -> AccountId {
+/// A new account with its primary user (Ada).
+pub async fn account(store: &MetaStore) -> AccountId {
     let now = chrono::Utc::now();
     let account = Account {
         id: AccountId::new(),

@@ -106,8 +106,21 @@ impl Tasks<'_> {
     /// [`TaskFailure::Forbidden`]; `report.too_many` when several reports were sent to
     /// this address within minutes; mail and store failures.
     pub async fn email_usage_report(&self) -> Result<UsageReport, TaskFailure> {
-        let report = self.usage_report().await?;
+        self.authorize()?;
         let now = self.state.clock().now();
+        // The cap first: a refused export should not cost a pass over every entity.
+        if !self
+            .state
+            .mail_limiter()
+            .try_acquire(&self.viewer.email, now)
+        {
+            return Err(TaskFailure::Throttled {
+                code: "report.too_many",
+                message: "Several emails were sent to your address in the last minutes; \
+                          try the export again later.",
+            });
+        }
+        let report = self.usage_report().await?;
         let account = self.scope().get().await?;
         let date = now.format("%Y-%m-%d");
         let mail = OutgoingMail {
@@ -126,13 +139,6 @@ impl Tasks<'_> {
                 content: report.csv.clone(),
             }],
         };
-        if !self.state.mail_limiter().try_acquire(&mail.to, now) {
-            return Err(TaskFailure::Throttled {
-                code: "report.too_many",
-                message: "Several emails were sent to your address in the last minutes; \
-                          try the export again later.",
-            });
-        }
         self.state
             .mailer()
             .send(&mail, now)
